@@ -1,0 +1,7 @@
+"""Subcommands of `alphap`, one module each, listed in the order `--help` shows them."""
+
+from types import ModuleType
+
+from alphap.commands import db
+
+COMMAND_MODULES: tuple[ModuleType, ...] = (db,)
