@@ -1,0 +1,1 @@
+"""Dead letters: poison messages kept with their context for operators."""
