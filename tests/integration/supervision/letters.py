@@ -19,15 +19,14 @@ def make_letter(
 ) -> DeadLetter:
     """A letter of `actor` failing with `error_type` at `at` (default: now)."""
     moment = at or datetime.now(UTC)
+    defaults: dict[str, Any] = {
+        "message_type": "OrderFilled",
+        "error_message": f"{error_type}: boom",
+        "first_failed_at": moment - timedelta(seconds=1),
+        "attempts": 3,
+    }
     return DeadLetter(
-        actor=actor,
-        message_type="OrderFilled",
-        error_type=error_type,
-        error_message=f"{error_type}: boom",
-        first_failed_at=moment - timedelta(seconds=1),
-        last_failed_at=moment,
-        attempts=3,
-        **fields,
+        actor=actor, error_type=error_type, last_failed_at=moment, **(defaults | fields)
     )
 
 

@@ -65,7 +65,9 @@ def test_layout_in_redis(registry: DeadLetterRegistry, redis_client: redis.Redis
     assert redis_client.zscore(keys.actor("journal"), letter.id) == score
     assert redis_client.zscore(keys.error_type("KeyError"), letter.id) == score
     assert redis_client.hgetall(keys.stats) == {b"actor:journal": b"1", b"error:KeyError": b"1"}
-    assert all(k.decode().startswith(f"{keys.prefix}:dlq:") for k in redis_client.keys("*"))
+    stored_keys = [k.decode() for k in redis_client.keys(f"{keys.prefix}*") if isinstance(k, bytes)]
+    assert stored_keys
+    assert all(k.startswith(f"{keys.prefix}:dlq:") for k in stored_keys)
 
 
 def test_list_is_newest_first_and_pages(registry: DeadLetterRegistry) -> None:

@@ -1,0 +1,42 @@
+"""Redacting a letter: payload, original, error message and traceback."""
+
+from __future__ import annotations
+
+import json
+
+from supervision.deadletters import DeadLetter
+from supervision.deadletters.redact import redact_letter
+from supervision.redaction import DEFAULT_REDACTOR, Redactor
+
+
+def test_every_free_text_field_is_masked() -> None:
+    letter = DeadLetter(
+        actor="session",
+        message_type="Login",
+        payload={"request_token": "rqT0ken123", "user": "AB1234"},
+        original=json.dumps({"api_secret": "sh-secret-1", "user": "AB1234"}),
+        error_message="connect failed: postgresql://u:pw-xyz-987@h/db",
+        traceback="Authorization: token apikey1:acc3sst0ken",
+    )
+    clean = redact_letter(letter, DEFAULT_REDACTOR)
+    text = clean.model_dump_json()
+    for secret in ("rqT0ken123", "sh-secret-1", "pw-xyz-987", "acc3sst0ken"):
+        assert secret not in text
+    assert clean.payload["user"] == "AB1234"
+    assert clean.id == letter.id
+
+
+def test_redacting_twice_changes_nothing_more() -> None:
+    letter = DeadLetter(
+        actor="a",
+        message_type="m",
+        original='{"password": "hunter22", "x": 1}',
+        error_message="password=hunter22",
+    )
+    once = redact_letter(letter, Redactor())
+    assert redact_letter(once, Redactor()) == once
+
+
+def test_a_non_json_original_is_redacted_as_text() -> None:
+    letter = DeadLetter(actor="a", message_type="m", original="dsn=redis://:pa55word@r:6379/0")
+    assert redact_letter(letter, Redactor()).original == "dsn=redis://:***@r:6379/0"
