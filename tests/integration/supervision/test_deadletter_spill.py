@@ -11,6 +11,7 @@ import pykka
 import pytest
 import redis
 import tenacity
+from structlog.testing import capture_logs
 
 from alphap.embedded import EmbeddedRedis
 from supervision.deadletters import (
@@ -203,3 +204,35 @@ def test_proxy_deliver_is_the_sink_method(client: redis.Redis, tmp_path: Path) -
     letter = make_letter()
     proxy.deliver(letter).get(timeout=TIMEOUT)
     assert store.registry.get(letter.id) == letter
+
+
+def test_drain_retries_back_off_as_the_policy_says(
+    store: DeadLetterStore, own_redis: EmbeddedRedis
+) -> None:
+    own_redis.stop()
+    store.store(make_letter())
+    # Not started: the test thread calls the actor's methods itself, and the
+    # delays are long enough that no timer fires meanwhile.
+    actor = DeadLetterActor(store, drain_wait=tenacity.wait_exponential(multiplier=10, max=40))
+    try:
+        with capture_logs() as logs:
+            for _ in range(4):
+                actor.drain_spill()
+    finally:
+        actor.on_stop()
+    failures = [e for e in logs if e["event"] == "dead_letter_drain_failed"]
+    assert [e["retry_in"] for e in failures] == [10, 20, 40, 40]
+    assert [e["attempt"] for e in failures] == [1, 2, 3, 4]
+    assert store.spill.pending == 1
+
+
+def test_no_secret_reaches_the_logs(store: DeadLetterStore, own_redis: EmbeddedRedis) -> None:
+    with capture_logs() as logs:
+        store.store(make_letter(error_message=SECRET_DSN, payload={"dsn": SECRET_DSN}))
+        own_redis.stop()
+        store.store(make_letter(traceback=SECRET_DSN))
+        own_redis.start()
+        store.drain()
+    assert {e["event"] for e in logs} >= {"dead_letter_stored", "dead_letter_spilled"}
+    assert "hunter2-secret" not in repr(logs)
+    assert "hunter2-secret" not in repr(store.get_stats())
