@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from alphap.commands import db
+from alphap.commands import db, keys
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (db,)
+COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys)

@@ -1,0 +1,1 @@
+"""Repositories: set-based SQL over a caller's connection; they never commit."""
