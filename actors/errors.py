@@ -15,3 +15,23 @@ class InvalidDocumentError(ActorsError):
 
 class AccountingError(ActorsError):
     """A fill, tick or snapshot cannot be applied under the portfolio accounting rules."""
+
+
+class KiteError(ActorsError):
+    """A call to Kite Connect failed; the message is redacted, `status` is the HTTP code if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LoginRequired(KiteError):  # noqa: N818 - names the state the session actor must act on
+    """Kite rejected the access or request token: only a fresh login helps."""
+
+
+class KiteRejectedError(KiteError):
+    """Kite refused the request itself (input, permission, order): retrying cannot help."""
+
+
+class KiteUnavailableError(KiteError):
+    """Kite stayed unreachable, overloaded or failing after every retry."""

@@ -1,3 +1,3 @@
 """Fixtures shared by every kind of test."""
 
-pytest_plugins = ["tests.fixtures.servers"]
+pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.fake_kite"]
