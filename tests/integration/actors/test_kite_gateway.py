@@ -282,3 +282,11 @@ def test_secrets_are_never_logged_on_the_happy_path(
     _assert_no_secret(
         [fake_kite.access_token, fake_kite.api_secret, fake_kite.request_token], repr(logs)
     )
+
+
+def test_instruments_answered_without_csv_is_an_error(
+    gateway: KiteGateway, fake_kite: FakeKite
+) -> None:
+    fake_kite.respond("GET", "/instruments", Reply.success([]), authenticated=False)
+    with pytest.raises(KiteUnavailableError, match="without a CSV body"):
+        gateway.instruments_csv()
