@@ -30,3 +30,6 @@ class InvalidTokenKeyError(TokenCipherError):
 class TokenDecryptError(TokenCipherError):
     """A stored token cannot be decrypted with any configured key (or is not encrypted)."""
 
+
+class LegacySchemaError(PersistenceError):
+    """A legacy (pre-Alembic) table has a shape the adoption does not know."""

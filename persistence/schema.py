@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
+from persistence import legacy
 from persistence.errors import SchemaNotAtHeadError
 
 
@@ -29,6 +30,11 @@ def alembic_config(conninfo: str) -> Config:
     config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["conninfo"] = conninfo
     return config
+
+
+def _known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return {r.revision for r in script.walk_revisions()}
 
 
 def head_revision() -> str:
@@ -51,6 +57,30 @@ def current_revision(conninfo: str) -> str | None:
         engine.dispose()
 
 
+def pending_revisions(conninfo: str) -> list[str]:
+    """The revisions `upgrade` would apply, oldest first (empty when at head)."""
+    script = ScriptDirectory.from_config(alembic_config(""))
+    current = current_revision(conninfo)
+    return [r.revision for r in reversed(list(script.iterate_revisions("head", current)))]
+
+
+def legacy_adoption_plan(conninfo: str) -> list[legacy.TableAdoption]:
+    """What upgrading would adopt from a legacy (create_all) database; empty if nothing.
+
+    Raises LegacySchemaError when a legacy table cannot be adopted without loss.
+    """
+    if current_revision(conninfo) is not None:
+        return []
+    with psycopg.connect(conninfo) as conn:
+        conn.read_only = True
+        return legacy.plan(conn)
+
+
+def _has_legacy_tables(conninfo: str) -> bool:
+    with psycopg.connect(conninfo) as conn:
+        return bool(legacy.legacy_tables(conn))
+
+
 def upgrade(conninfo: str, revision: str = "head") -> None:
     """Upgrade the database to `revision` (head by default)."""
     command.upgrade(alembic_config(conninfo), revision)
@@ -64,8 +94,21 @@ def downgrade(conninfo: str, revision: str = "base") -> None:
 def ensure_at_head(conninfo: str) -> None:
     """Raise SchemaNotAtHeadError with a clear message unless the schema is at head."""
     current, head = current_revision(conninfo), head_revision()
-    if current != head:
+    if current == head:
+        return
+    if current is None and _has_legacy_tables(conninfo):
         raise SchemaNotAtHeadError(
-            f"database schema is at {current or 'no revision (empty database)'}, "
-            f"this alphap needs {head}: run `alphap migrate`"
+            f"legacy schema found: run alphap migrate to adopt it (this alphap needs {head})"
         )
+    if current is None:
+        raise SchemaNotAtHeadError(
+            f"database is empty (no alphap schema): run alphap migrate to create schema {head}"
+        )
+    if current not in _known_revisions():
+        raise SchemaNotAtHeadError(
+            f"database schema is at revision {current}, which this alphap does not know "
+            f"(made by a newer alphap?): this alphap needs {head}"
+        )
+    raise SchemaNotAtHeadError(
+        f"database schema is at revision {current}, this alphap needs {head}: run alphap migrate"
+    )

@@ -1,5 +1,10 @@
 """Core tables: sessions, strategies, snapshots, the event journal, instruments.
 
+On a database the old system made with create_all, the old tables are adopted:
+set aside, created here as on a fresh database, and their rows copied in, with
+the rows that break the new unique keys moved into legacy_duplicates
+(persistence/legacy.py). Adoption is one-way: downgrading drops the tables.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27
@@ -9,6 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from persistence import legacy
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -16,6 +23,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    conn = op.get_bind().connection.driver_connection
+    adopting = bool(legacy.legacy_tables(conn))
+    if adopting:
+        legacy.set_aside(conn)
     op.execute(
         """
         CREATE TABLE trading_sessions (
@@ -124,13 +135,26 @@ def upgrade() -> None:
             updated_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
             CONSTRAINT instrument_registry_instrument_token_key UNIQUE (instrument_token)
         );
+
+        -- Whole rows of an adopted legacy database that the new unique keys or
+        -- foreign key could not keep; created everywhere so every database at
+        -- head has one schema.
+        CREATE TABLE legacy_duplicates (
+            id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            source_table  TEXT NOT NULL,
+            row_data      JSONB NOT NULL,
+            moved_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
         """
     )
+    if adopting:
+        legacy.adopt(conn)
 
 
 def downgrade() -> None:
     op.execute(
         """
+        DROP TABLE legacy_duplicates;
         DROP TABLE instrument_registry;
         DROP TABLE instruments;
         DROP TABLE trading_events;
