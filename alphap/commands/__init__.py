@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from alphap.commands import db, keys
+from alphap.commands import db, events, keys
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys)
+COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, events)
