@@ -158,7 +158,11 @@ class SessionRepository:
         return cur.rowcount
 
     def rotate_tokens(self, conn: psycopg.Connection[Any]) -> RotationResult:
-        """Re-encrypt every stored token under the newest key; encrypt plaintext leftovers."""
+        """Re-encrypt every stored token under the newest key; encrypt plaintext leftovers.
+
+        Sessions a legacy adoption moved into legacy_duplicates are included:
+        their tokens rest in the database too.
+        """
         rows = conn.execute(
             "SELECT id, session_data FROM trading_sessions ORDER BY id FOR UPDATE"
         ).fetchall()
@@ -166,17 +170,9 @@ class SessionRepository:
         documents: list[Jsonb] = []
         rotated = plaintext = 0
         for row_id, data in rows:
-            updated = dict(data)
-            for key in TOKEN_FIELDS & updated.keys():
-                value = updated[key]
-                if not isinstance(value, str):
-                    continue
-                if looks_encrypted(value):
-                    updated[key] = self._cipher.rotate(value)
-                    rotated += 1
-                else:
-                    updated[key] = self._cipher.encrypt(value)
-                    plaintext += 1
+            updated, row_rotated, row_plaintext = self._reencrypt(data)
+            rotated += row_rotated
+            plaintext += row_plaintext
             if updated != data:
                 ids.append(row_id)
                 documents.append(Jsonb(updated, dumps=jsonb.dumps))
@@ -189,4 +185,49 @@ class SessionRepository:
                 """,
                 (ids, documents),
             )
-        return RotationResult(sessions=len(ids), rotated=rotated, encrypted_plaintext=plaintext)
+        legacy = self._rotate_legacy_duplicates(conn)
+        return RotationResult(
+            sessions=len(ids) + legacy.sessions,
+            rotated=rotated + legacy.rotated,
+            encrypted_plaintext=plaintext + legacy.encrypted_plaintext,
+        )
+
+    def _reencrypt(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+        updated = dict(data)
+        rotated = plaintext = 0
+        for key in TOKEN_FIELDS & updated.keys():
+            value = updated[key]
+            if not isinstance(value, str) or not value:
+                continue
+            if looks_encrypted(value):
+                updated[key] = self._cipher.rotate(value)
+                rotated += 1
+            else:
+                updated[key] = self._cipher.encrypt(value)
+                plaintext += 1
+        return updated, rotated, plaintext
+
+    def _rotate_legacy_duplicates(self, conn: psycopg.Connection[Any]) -> RotationResult:
+        exists = conn.execute("SELECT to_regclass('legacy_duplicates') IS NOT NULL").fetchone()
+        if not exists or not exists[0]:
+            return RotationResult(sessions=0, rotated=0, encrypted_plaintext=0)
+        rows = conn.execute(
+            """
+            SELECT id, row_data FROM legacy_duplicates
+            WHERE source_table = 'trading_sessions'
+              AND jsonb_typeof(row_data -> 'session_data') = 'object'
+            ORDER BY id FOR UPDATE
+            """
+        ).fetchall()
+        changed = rotated = plaintext = 0
+        for row_id, row_data in rows:
+            updated, row_rotated, row_plaintext = self._reencrypt(row_data["session_data"])
+            if row_rotated or row_plaintext:
+                conn.execute(
+                    "UPDATE legacy_duplicates SET row_data = %s WHERE id = %s",
+                    (Jsonb({**row_data, "session_data": updated}, dumps=jsonb.dumps), row_id),
+                )
+                changed += 1
+                rotated += row_rotated
+                plaintext += row_plaintext
+        return RotationResult(sessions=changed, rotated=rotated, encrypted_plaintext=plaintext)

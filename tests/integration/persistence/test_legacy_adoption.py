@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -18,8 +19,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from alphap.cli import main
+from alphap.embedded import EmbeddedPostgres
 from persistence import schema
+from persistence.cipher import TokenCipher, generate_key
 from persistence.errors import LegacySchemaError, SchemaNotAtHeadError
+from persistence.repositories.sessions import SessionRepository
+from persistence.uow import transaction
 from tests.integration.persistence.catalog import catalog, contents
 
 LEGACY_SQL = Path(__file__).parents[2] / "fixtures" / "legacy_schema.sql"
@@ -323,3 +328,24 @@ def test_downgrade_after_adoption_drops_the_tables_and_upgrade_starts_fresh(
     schema.upgrade(legacy_database_url)
     schema.ensure_at_head(legacy_database_url)
     assert _counts(legacy_database_url) == dict.fromkeys(TABLES, 0)
+
+
+def test_keys_rotate_leaves_no_plaintext_token_of_an_adopted_database(
+    legacy_database_url: str, tmp_path: Path
+) -> None:
+    schema.upgrade(legacy_database_url)
+    with psycopg.connect(legacy_database_url) as conn, transaction(conn) as uow:
+        result = SessionRepository(TokenCipher([generate_key()])).rotate_tokens(uow.conn)
+    assert result.encrypted_plaintext >= 4
+
+    pg_dump = EmbeddedPostgres(tmp_path / "unused").binary("pg_dump")
+    dump = subprocess.run(
+        [str(pg_dump), "--data-only", "--dbname", legacy_database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "legacy_duplicates" in dump
+    for plaintext in ("plain-old-token-1", "plain-old-token-2", "pub-2", "plain-old-token-4"):
+        assert plaintext not in dump
