@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from alphap.commands import db, events, keys
+from alphap.commands import db, events, instruments, keys
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, events)
+COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, events, instruments)

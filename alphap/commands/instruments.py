@@ -1,0 +1,103 @@
+"""`alphap instruments load`: the instrument master from a Kite instruments CSV dump."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alphap.database import database_pool
+from alphap.errors import AlphapError
+from alphap.output import say
+from alphap.settings import Settings
+from alphap.wiring import server_urls
+from persistence import schema
+from persistence.errors import PersistenceError
+from persistence.instruments import LoadResult, load_instruments
+
+_SHOWN_SKIPPED = 20
+
+
+def register(subparsers: Any) -> None:
+    instruments = subparsers.add_parser("instruments", help="the instrument master")
+    sub = instruments.add_subparsers(dest="instruments_command", metavar="COMMAND", required=True)
+    load = sub.add_parser(
+        "load",
+        help="load a Kite instruments CSV dump",
+        description=(
+            "Load a Kite instruments CSV dump in one transaction: new instruments are "
+            "inserted, changed ones updated, and (unless --partial) those the dump no "
+            "longer lists are marked inactive, never deleted. Any invalid row stops the "
+            "load with its line number and changes nothing, unless --skip-invalid."
+        ),
+    )
+    load.add_argument("--file", required=True, type=Path, help="the CSV dump to load")
+    load.add_argument(
+        "--skip-invalid", action="store_true", help="load the valid rows, report the others"
+    )
+    load.add_argument(
+        "--partial",
+        action="store_true",
+        help="the dump is not complete: do not deactivate instruments it does not list",
+    )
+    load.set_defaults(handler=run_load)
+
+
+def _progress(total: int) -> Callable[[int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(sent: int) -> None:
+        percent = 100 * sent // total if total else 100
+        sys.stderr.write(f"\rsending {sent / 1e6:.1f} of {total / 1e6:.1f} MB ({percent}%)")
+        sys.stderr.flush()
+
+    return show
+
+
+def run_load(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise AlphapError(f"{path}: no such file")
+    progress = _progress(path.stat().st_size)
+    with server_urls(settings, need_redis=False) as urls:
+        try:
+            schema.ensure_at_head(urls.database)
+            started = time.perf_counter()
+            with (
+                database_pool(settings, urls.database) as pool,
+                pool.connection() as conn,
+                conn.transaction(),
+            ):
+                result = load_instruments(
+                    conn,
+                    path,
+                    full=not args.partial,
+                    skip_invalid=args.skip_invalid,
+                    progress=progress,
+                )
+            elapsed = time.perf_counter() - started
+        except PersistenceError as exc:
+            raise AlphapError(str(exc)) from None
+        finally:
+            if progress is not None:
+                sys.stderr.write("\n")
+    _report(result, elapsed)
+    return 0
+
+
+def _report(result: LoadResult, elapsed: float) -> None:
+    if result.invalid:
+        say(f"skipped {len(result.invalid)} invalid row(s):")
+        for problem in result.invalid[:_SHOWN_SKIPPED]:
+            say(f"  {problem}")
+        if len(result.invalid) > _SHOWN_SKIPPED:
+            say(f"  ... and {len(result.invalid) - _SHOWN_SKIPPED} more")
+    say(
+        f"loaded {result.rows} rows: {result.inserted} inserted, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.deactivated} deactivated "
+        f"in {elapsed:.2f} s"
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks: the baseline, alphap and the physical limit, side by side."""
