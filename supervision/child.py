@@ -64,7 +64,7 @@ class ActorChild:
         self.actor_class = "?"
         self.consecutive_failures = 0
         self.last_failure_at = 0.0
-        self.restart_pending = False
+        self.restart_pending: object | None = None
         self.passivating = False
         self.last_active = time.time()
 

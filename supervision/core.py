@@ -212,11 +212,12 @@ class SupervisorCore:
         child.last_failure_at = now
         delay = self.config.backoff.delay(child.consecutive_failures)
         group = self._restart_group(child)
+        token = object()
         for member in reversed(group[1:]):
-            member.restart_pending = True
+            member.restart_pending = token
             member.stop(member.spec.shutdown_timeout, drain=False)
         for member in group:
-            member.restart_pending = True
+            member.restart_pending = token
             member.stats.state = ActorState.RESTARTING
         log.warning(
             "child_restarting",
@@ -225,15 +226,17 @@ class SupervisorCore:
             delay=round(delay, 3),
             restarting=[m.name for m in group],
         )
-        self._later(delay, lambda: self._restart_now(group))
+        self._later(delay, lambda: self._restart_now(group, token))
 
     def _restart_group(self, child: Any) -> Sequence[Any]:
         return [child]
 
-    def _restart_now(self, group: Sequence[Any]) -> None:
+    def _restart_now(self, group: Sequence[Any], token: object) -> None:
         for member in group:
-            member.restart_pending = False
-            if self._stopping:
+            if member.restart_pending is not token:
+                continue  # a later failure took this member into a newer restart
+            member.restart_pending = None
+            if self._stopping or member.running():
                 continue
             member.stats.restarts += 1
             self._start_child(member)

@@ -52,7 +52,7 @@ class FaultPlan:
     def __init__(self, seed: int = 0) -> None:
         # Reproducible drills need a seeded generator, not a secure one.
         self._random = random.Random(seed)  # noqa: S311
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._rules: dict[str, list[FaultRule]] = {}
         self._seen: dict[tuple[str, Hashable | None], int] = {}
         self._fired: dict[int, int] = {}
@@ -97,6 +97,16 @@ class FaultPlan:
         """The rules now in force."""
         with self._lock:
             return [r for rules in self._rules.values() for r in rules]
+
+    def fired(self, rule_id: int) -> int:
+        """How many times a rule has fired so far."""
+        with self._lock:
+            return self._fired.get(rule_id, 0)
+
+    def wait_fired(self, rule_id: int, times: int = 1, timeout: float = 10.0) -> bool:
+        """Block until a rule has fired `times` times; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._fired.get(rule_id, 0) >= times, timeout)
 
     def release(self) -> None:
         """End every current and future injected hang at once."""
@@ -143,5 +153,6 @@ class FaultPlan:
                 if rule.probability < 1.0 and self._random.random() >= rule.probability:
                     continue
                 self._fired[rule.id] = fired + 1
+                self._lock.notify_all()
                 return rule
             return None

@@ -38,7 +38,7 @@ class SubtreeChild:
         self.generation = 0
         self.supervisor: SupervisorCore | None = None
         self.stats = ActorStats()
-        self.restart_pending = False
+        self.restart_pending: object | None = None
         self.consecutive_failures = 0
         self.last_failure_at = 0.0
 
@@ -63,6 +63,11 @@ class SubtreeChild:
             self.owner.child_exited(self, generation, ExitReason.START_FAILED, exc)
             return
         self.stats.state = ActorState.RUNNING
+
+    def running(self) -> bool:
+        """True while the current subtree runs (not after it escalated)."""
+        supervisor = self.supervisor
+        return supervisor is not None and supervisor.state is ActorState.RUNNING
 
     def _stop_previous(self) -> None:
         previous = self.supervisor

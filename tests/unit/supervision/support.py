@@ -56,6 +56,7 @@ class Journal:
         self.starts: list[Any] = []
         self.stops: list[Any] = []
         self.passivations: list[Any] = []
+        self.entered: list[tuple[Any, Any]] = []
         self._changed = threading.Condition()
 
     def record(self, kind: str, item: Any) -> None:
@@ -89,6 +90,7 @@ class Recorder(SupervisedActor):
         self.journal.record("starts", self.name)
 
     def handle(self, message: Any) -> Any:
+        self.journal.record("entered", (self.name, message))
         if self.gate is not None and not self.gate.wait(WAIT):
             raise AssertionError("gate never opened")
         if self.fail_on is not None and self.fail_on(message):
