@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import structlog
+from psycopg.pq import TransactionStatus
 
 from persistence.instruments import merge, staging, validate
 from persistence.instruments.errors import InstrumentDumpError, InvalidDumpRowsError, InvalidRow
@@ -58,7 +59,9 @@ def load_instruments(
             "load_instruments runs inside the caller's transaction: "
             "pass a connection that is not in autocommit mode"
         )
-    conn.execute("SELECT 1")  # opens the caller's transaction, so ours nests as a savepoint
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        # Open the caller's transaction, so that ours is a savepoint and never commits.
+        conn.execute("SELECT 1")
     dump = DumpBytes(source)
     with conn.transaction():
         # One load at a time: a full dump's view of what is absent must not race another's.

@@ -50,6 +50,9 @@ _INSERT_ALL = (
     f" SELECT {', '.join(_staged(c) for c in _INSERTED)} FROM {STAGE} s"
 )
 
+_SET_WORK_MEM = "SELECT set_config('work_mem', %s, true)"
+_MERGE_WORK_MEM = "64MB"
+
 _COUNTS = (
     "SELECT count(*) FILTER (WHERE active), count(*) FILTER (WHERE NOT active) FROM instruments"
 )
@@ -84,7 +87,13 @@ def insert_all(conn: psycopg.Connection[Any]) -> int:
 
 def upsert(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     """Insert new and update changed staged rows; returns (inserted, updated)."""
+    # Memory enough for the join's hash of a whole dump (~10 MB for 120k rows) not to
+    # spill to disk; the caller's value is put back (and a rollback restores it anyway).
+    setting = conn.execute("SELECT current_setting('work_mem')").fetchone()
+    assert setting is not None
+    conn.execute(_SET_WORK_MEM, (_MERGE_WORK_MEM,))
     row = conn.execute(_MERGE).fetchone()
+    conn.execute(_SET_WORK_MEM, (setting[0],))
     assert row is not None
     return int(row[0]), int(row[1])
 

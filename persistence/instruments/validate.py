@@ -26,15 +26,20 @@ _EXPIRY_OK = (
     " AND pg_input_is_valid(expiry, 'date')))"
 )
 
-# A bad expiry makes the cast raise, which also means "not valid". to_char, not
-# ::text, so the comparison does not depend on the session's DateStyle.
+# A bad expiry makes the cast raise, which also means "not valid". Comparing the
+# date's text with the field is exact only when dates print as ISO; to_char is
+# slower but does not depend on the session's DateStyle.
+_ISO_EXPIRY_OK = "(expiry = '' OR expiry::date::text = expiry)"
+_ANY_EXPIRY_OK = "(expiry = '' OR to_char(expiry::date, 'YYYY-MM-DD') = expiry)"
 _TYPED_OK = " AND ".join(
     [f"{c} >= 0" for c, _ in _INTEGERS]
     + [f"{c} >= 0 AND {c} < 'Infinity'" for c in _DECIMALS]
     + [f"{c} <> ''" for c in _REQUIRED]
-    + ["(expiry = '' OR to_char(expiry::date, 'YYYY-MM-DD') = expiry)"]
 )
-_ANY_INVALID = f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE NOT ({_TYPED_OK}))"  # noqa: S608 - constants
+_ANY_INVALID = {
+    iso: f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE NOT ({_TYPED_OK} AND {expiry_ok}))"  # noqa: S608 - constants
+    for iso, expiry_ok in ((True, _ISO_EXPIRY_OK), (False, _ANY_EXPIRY_OK))
+}
 
 
 def _integer(column: str, kind: str) -> tuple[str, str]:
@@ -84,7 +89,8 @@ def stage_is_valid(conn: psycopg.Connection[Any]) -> bool:
 
     Raises psycopg.DataError for an expiry that is not a date at all.
     """
-    row = conn.execute(_ANY_INVALID).fetchone()
+    iso = (conn.info.parameter_status("DateStyle") or "").startswith("ISO")
+    row = conn.execute(_ANY_INVALID[iso]).fetchone()
     return row is not None and not row[0]
 
 

@@ -17,7 +17,7 @@ from persistence.instruments import load_instruments
 _SETTINGS = settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
 
 
 def _stored(conn: psycopg.Connection[Any]) -> dict[int, tuple[Any, ...]]:
