@@ -1,0 +1,204 @@
+"""The ingress against real Redis and PostgreSQL: routing, acknowledgement, redelivery."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from actors.ingress import IngressConfig
+from actors.ingress_batch import letter_id
+from actors.messages import PortfolioKey
+from actors.stream import GROUP, stream_key
+from supervision.deadletters import LetterFilter
+from tests.fixtures.stream import DocumentMix, append, fill, tick, trading_event
+from tests.integration.actors.ingress_harness import Harness, StaticHoldings, harness
+
+DEADLINE = 30.0
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = DEADLINE) -> None:
+    """Poll `condition` until it holds; fail the test at the deadline."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(0.02)
+
+
+def pending(client: redis.Redis, prefix: str) -> int:
+    info = client.xpending(stream_key(prefix), GROUP)
+    return int(info["pending"])
+
+
+def journaled(database_url: str) -> list[tuple[str, str | None, int]]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT event_id::text, portfolio_id, journal_id FROM trading_events"
+            " ORDER BY journal_id"
+        ).fetchall()
+    return [(str(a), b, int(c)) for a, b, c in rows]
+
+
+@pytest.fixture
+def tree(
+    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> Iterator[Harness]:
+    with harness(
+        database_url=database_url,
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+        tmp_path=tmp_path,
+        holdings=StaticHoldings({256265: [PortfolioKey("paper", "P0000")]}),
+    ) as running:
+        yield running
+
+
+def test_routes_journals_dead_letters_and_acknowledges_everything(
+    tree: Harness, redis_client: redis.Redis, redis_prefix: str, database_url: str
+) -> None:
+    mix = DocumentMix(seed=7, portfolios=5)
+    documents = mix.build(600, invalid_share=0.03, duplicate_share=0.05)
+    ids = append(redis_client, redis_prefix, documents)
+
+    wait_for(lambda: tree.description()["acked"] == len(ids))
+
+    rows = journaled(database_url)
+    assert sorted(event_id for event_id, _, _ in rows) == sorted(mix.event_ids)
+    assert pending(redis_client, redis_prefix) == 0
+    invalid_ids = [i for i, d in zip(ids, documents, strict=True) if d in mix.invalid]
+    assert invalid_ids
+    for entry_id in invalid_ids:
+        letter = tree.registry.get(letter_id(stream_key(redis_prefix), entry_id))
+        assert letter is not None and letter.source_id == entry_id
+        assert letter.original in mix.invalid and letter.reason
+    assert tree.registry.count(LetterFilter(actor="ingress")) == len(invalid_ids)
+    # Each portfolio was told its new fills once each, in journal order.
+    fills_by_key: dict[PortfolioKey, list[int]] = {}
+    for _, portfolio_id, journal_id in rows:
+        if portfolio_id is not None:
+            fills_by_key.setdefault(PortfolioKey("paper", portfolio_id), []).append(journal_id)
+    assert dict(tree.recorder.fills) == fills_by_key
+    description = tree.description()
+    assert description["read"] == len(ids) and description["in_flight_batches"] == 0
+
+
+def test_ticks_reach_the_holders_in_stream_order(
+    tree: Harness, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    append(
+        redis_client, redis_prefix, [tick(256265, "101.5"), tick(738561, "7"), tick(256265, "99")]
+    )
+    wait_for(lambda: tree.description()["acked"] == 3)
+    wait_for(lambda: len(tree.recorder.prices[PortfolioKey("paper", "P0000")]) == 2)
+    assert tree.recorder.prices[PortfolioKey("paper", "P0000")] == ["101.5", "99"]
+
+
+def test_fills_of_refused_strategies_are_dead_letters(
+    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO strategy_configurations (strategy_id, is_active, zerodha_trading_enabled)"
+            " VALUES ('off', false, true), ('paper-only', true, false), ('live', true, true)"
+        )
+    documents = [
+        fill("A", strategy_id="off"),
+        fill("A", strategy_id="paper-only", broker_namespace="zerodha"),
+        fill("A", strategy_id="unknown", broker_namespace="zerodha"),
+        fill("A", strategy_id="live", broker_namespace="zerodha"),
+        fill("A", strategy_id="paper-only"),
+        fill("A", strategy_id="unknown"),
+    ]
+    client = redis.Redis.from_url(redis_server_url)
+    with harness(
+        database_url=database_url,
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+        tmp_path=tmp_path,
+    ) as tree:
+        ids = append(client, redis_prefix, documents)
+        wait_for(lambda: tree.description()["acked"] == len(ids))
+        letters = [
+            tree.registry.get(letter_id(stream_key(redis_prefix), entry_id)) for entry_id in ids
+        ]
+    client.close()
+    stored = {event_id for event_id, _, _ in journaled(database_url)}
+    assert stored == {d["event_id"] for d in documents[3:]}
+    assert [letter.reason if letter else None for letter in letters] == [
+        "strategy off is not active",
+        "strategy paper-only is not enabled for zerodha trading",
+        "strategy unknown is not enabled for zerodha trading",
+        None,
+        None,
+        None,
+    ]
+
+
+def test_a_refused_event_is_a_dead_letter_and_its_batch_goes_on(
+    tree: Harness, redis_client: redis.Redis, redis_prefix: str, database_url: str
+) -> None:
+    good = [fill("B", quantity=q) for q in (1, 2, 3)]
+    documents = [good[0], trading_event("poison"), good[1], good[2]]
+    ids = append(redis_client, redis_prefix, documents)
+    wait_for(lambda: tree.description()["acked"] == len(ids))
+    assert [e for e, _, _ in journaled(database_url)] == [d["event_id"] for d in good]
+    letter = tree.registry.get(letter_id(stream_key(redis_prefix), ids[1]))
+    assert letter is not None and letter.error_type == "JournalRefused"
+    assert tree.recorder.fills[PortfolioKey("paper", "B")] == [
+        j for _, _, j in journaled(database_url)
+    ]
+
+
+def test_own_pending_entries_are_processed_first_after_a_restart(
+    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    client = redis.Redis.from_url(redis_server_url)
+    key = stream_key(redis_prefix)
+    client.xgroup_create(key, GROUP, id="0", mkstream=True)
+    documents = [fill("C", quantity=q) for q in range(1, 6)]
+    append(client, redis_prefix, documents)
+    # A previous run of this consumer read them and died before acknowledging.
+    client.xreadgroup(GROUP, "test-consumer", {key: ">"}, count=3)
+    with harness(
+        database_url=database_url,
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+        tmp_path=tmp_path,
+    ) as tree:
+        wait_for(lambda: tree.description()["acked"] == 5)
+        assert [e for e, _, _ in journaled(database_url)] == [d["event_id"] for d in documents]
+    assert pending(client, redis_prefix) == 0
+    client.close()
+
+
+def test_entries_abandoned_by_another_consumer_are_claimed(
+    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    client = redis.Redis.from_url(redis_server_url)
+    key = stream_key(redis_prefix)
+    client.xgroup_create(key, GROUP, id="0", mkstream=True)
+    documents = [fill("D", event_id=str(uuid.uuid4())) for _ in range(4)]
+    append(client, redis_prefix, documents)
+    client.xreadgroup(GROUP, "a-dead-consumer", {key: ">"}, count=4)
+    config = IngressConfig(
+        housekeeping_seconds=0.1, block_ms=50, claim_idle_seconds=0.2, claim_interval_seconds=0.1
+    )
+    with harness(
+        database_url=database_url,
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+        tmp_path=tmp_path,
+        config=config,
+    ) as tree:
+        wait_for(lambda: tree.description()["acked"] == 4)
+    assert sorted(e for e, _, _ in journaled(database_url)) == sorted(
+        d["event_id"] for d in documents
+    )
+    assert pending(client, redis_prefix) == 0
+    client.close()
