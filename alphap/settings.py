@@ -70,6 +70,20 @@ class Settings(BaseSettings):
     db_sslrootcert: Path | None = None
     db_application_name: str = "alphap"
 
+    ingress_consumer: str | None = Field(
+        default=None, description="consumer name in the group; unset: the host name"
+    )
+    ingress_batch_size: int = Field(default=500, ge=1)
+    ingress_block_ms: int = Field(default=200, ge=1)
+    ingress_max_in_flight: int = Field(default=4, ge=1)
+    ingress_claim_idle_seconds: float = Field(default=60.0, gt=0)
+    ingress_claim_interval_seconds: float = Field(default=10.0, gt=0)
+    ingress_journal_timeout_seconds: float = Field(default=30.0, gt=0)
+    strategy_refresh_seconds: float = Field(default=30.0, gt=0)
+    events_retention: str = Field(default="90d", pattern=r"^\s*\d+\s*[hdwHDW]\s*$")
+    events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    shutdown_timeout_seconds: float = Field(default=60.0, gt=0)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
