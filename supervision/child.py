@@ -66,6 +66,7 @@ class ActorChild:
         self.last_failure_at = 0.0
         self.restart_pending: object | None = None
         self.passivating = False
+        self.waiting = False
         self.last_active = time.time()
 
     def build(self) -> SupervisedActor:

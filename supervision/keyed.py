@@ -143,11 +143,12 @@ class KeyedSupervisor(SupervisorCore):
         if self._stopping:
             child.discard_queued(ActorState.STOPPED)
             return
-        if child.running() or child.restart_pending or child in self._waiting:
+        if child.running() or child.restart_pending or child.waiting:
             return
         if self.max_live is not None and len(self._live) >= self.max_live:
+            child.waiting = True
             self._waiting.append(child)
-            self._evict(1)
+            self._evict(len(self._waiting))
             return
         self._start_child(child)
 
@@ -169,30 +170,39 @@ class KeyedSupervisor(SupervisorCore):
     def _on_passivated(self, child: ActorChild) -> None:
         child.stats.state = ActorState.PASSIVATED
         child.passivating = False
+        child.host = None  # frees the ended incarnation: memory per idle key stays small
         self._live.pop(child.key, None)
         if not child.mailbox.parked:
             self._activate(child)
         self._admit_waiting()
 
     def _on_gone(self, child: Any) -> None:
+        child.host = None
         self._live.pop(child.key, None)
         self._admit_waiting()
 
     def _admit_waiting(self) -> None:
         while self._waiting and (self.max_live is None or len(self._live) < self.max_live):
             child = self._waiting.popleft()
+            child.waiting = False
             if not self._stopping and not child.running() and not child.restart_pending:
                 self._start_child(child)
+        if self._waiting and not self._stopping:
+            self._evict(len(self._waiting))
 
     def _evict(self, wanted: int) -> None:
+        """Ask the least recently active of the oldest live keys to passivate, up to `wanted`."""
+        in_flight = 0
         candidates: list[ActorChild] = []
         for index, child in enumerate(self._live.values()):
             if index >= EVICTION_SCAN:
                 break
-            if not child.passivating and not child.restart_pending and child.running():
+            if child.passivating:
+                in_flight += 1
+            elif not child.restart_pending and child.running():
                 candidates.append(child)
         candidates.sort(key=_last_activity)
-        for child in candidates[:wanted]:
+        for child in candidates[: max(0, wanted - in_flight)]:
             self._passivate(child)
 
     def _passivate(self, child: ActorChild) -> None:

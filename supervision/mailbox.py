@@ -31,8 +31,10 @@ class Mailbox:
             raise ValueError("mailbox capacity must be at least 1")
         self.capacity = capacity
         self.lock = threading.Lock()
+        # One condition for readers and blocked senders (every notify is notify_all):
+        # two would cost a kilobyte more per idle keyed actor.
         self.readable = threading.Condition(self.lock)
-        self._writable = threading.Condition(self.lock)
+        self._writable = self.readable
         self._queue: deque[Envelope] = deque()
         self._blocked_senders = 0
         self.parked = parked
@@ -121,7 +123,7 @@ class Mailbox:
                 if queue and inbox.attached:
                     item = queue.popleft()
                     if self._blocked_senders:
-                        self._writable.notify()
+                        self._writable.notify_all()
                     return item
                 self.readable.wait()
 

@@ -1,0 +1,1 @@
+"""Actor runtime benchmark: supervised actors against bare pykka and a bare thread."""
