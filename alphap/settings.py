@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     events_retention: str = Field(default="90d", pattern=r"^\s*\d+\s*[hdwHDW]\s*$")
     events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=60.0, gt=0)
+    session_sweep_seconds: float = Field(
+        default=300.0, gt=0, description="how often expired Kite sessions are deactivated"
+    )
+    instruments_refresh_at: str = Field(
+        default="08:30",
+        pattern=r"^([01]?\d|2[0-3]):[0-5]\d$",
+        description="daily instrument refresh from Kite, HH:MM in Asia/Kolkata",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
