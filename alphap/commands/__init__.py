@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from alphap.commands import db, events, instruments, keys
+from alphap.commands import db, events, instruments, keys, login, portfolio
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, events, instruments)
+COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, login, events, instruments, portfolio)

@@ -1,22 +1,32 @@
-"""`alphap instruments load`: the instrument master from a Kite instruments CSV dump."""
+"""`alphap instruments load`: the instrument master from a Kite instruments CSV dump.
+
+The dump comes from a file (`--file`) or from Kite itself (`--kite`), with the
+access token of the session `alphap login` stored.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alphap.database import database_pool
+from actors.errors import KiteError
+from actors.instruments import NoKiteSessionError, fetch_kite_dump, stored_access_token
+from actors.session import utc_now
+from alphap.database import database_pool, token_cipher
 from alphap.errors import AlphapError
+from alphap.kite import require_kite_access
 from alphap.output import say
 from alphap.settings import Settings
 from alphap.wiring import server_urls
 from persistence import schema
 from persistence.errors import PersistenceError
-from persistence.instruments import LoadResult, load_instruments
+from persistence.instruments import DumpSource, LoadResult, load_instruments
+from persistence.pool import Pool
 
 _SHOWN_SKIPPED = 20
 
@@ -31,10 +41,15 @@ def register(subparsers: Any) -> None:
             "Load a Kite instruments CSV dump in one transaction: new instruments are "
             "inserted, changed ones updated, and (unless --partial) those the dump no "
             "longer lists are marked inactive, never deleted. Any invalid row stops the "
-            "load with its line number and changes nothing, unless --skip-invalid."
+            "load with its line number and changes nothing, unless --skip-invalid. "
+            "--kite downloads today's dump with the session `alphap login` stored."
         ),
     )
-    load.add_argument("--file", required=True, type=Path, help="the CSV dump to load")
+    source = load.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", type=Path, help="the CSV dump to load")
+    source.add_argument(
+        "--kite", action="store_true", help="download the full dump from Kite (kite.instruments())"
+    )
     load.add_argument(
         "--skip-invalid", action="store_true", help="load the valid rows, report the others"
     )
@@ -58,28 +73,45 @@ def _progress(total: int) -> Callable[[int], None] | None:
     return show
 
 
+def _kite_dump(settings: Settings, pool: Pool) -> str:
+    access = require_kite_access(settings)
+    try:
+        token = stored_access_token(pool, token_cipher(settings), utc_now())
+        return fetch_kite_dump(access, token)
+    except NoKiteSessionError as exc:
+        raise AlphapError(str(exc)) from None
+    except KiteError as exc:
+        raise AlphapError(f"downloading the instruments from Kite: {exc}") from None
+
+
 def run_load(settings: Settings, args: argparse.Namespace) -> int:
-    path: Path = args.file
-    if not path.is_file():
+    path: Path | None = args.file
+    if path is not None and not path.is_file():
         raise AlphapError(f"{path}: no such file")
-    progress = _progress(path.stat().st_size)
+    if args.kite:
+        require_kite_access(settings)
+    progress: Callable[[int], None] | None = None
     with server_urls(settings, need_redis=False) as urls:
         try:
             schema.ensure_at_head(urls.database)
-            started = time.perf_counter()
-            with (
-                database_pool(settings, urls.database) as pool,
-                pool.connection() as conn,
-                conn.transaction(),
-            ):
-                result = load_instruments(
-                    conn,
-                    path,
-                    full=not args.partial,
-                    skip_invalid=args.skip_invalid,
-                    progress=progress,
-                )
-            elapsed = time.perf_counter() - started
+            with database_pool(settings, urls.database) as pool:
+                source: DumpSource
+                if path is not None:
+                    source, size = path, path.stat().st_size
+                else:
+                    text = _kite_dump(settings, pool)
+                    source, size = io.StringIO(text, newline=""), len(text.encode())
+                progress = _progress(size)
+                started = time.perf_counter()
+                with pool.connection() as conn, conn.transaction():
+                    result = load_instruments(
+                        conn,
+                        source,
+                        full=not args.partial,
+                        skip_invalid=args.skip_invalid,
+                        progress=progress,
+                    )
+                elapsed = time.perf_counter() - started
         except PersistenceError as exc:
             raise AlphapError(str(exc)) from None
         finally:
