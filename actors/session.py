@@ -265,6 +265,10 @@ class SessionActor(SupervisedActor):
         except KiteError as exc:
             log.warning("kite_login_failed", error=str(exc))
             return self._status(detail=f"login failed: {exc}")
+        except (PersistenceError, psycopg.Error) as exc:
+            # Not retried: the request token is spent, only a new login can help.
+            log.exception("kite_login_not_stored", error=type(exc).__name__)
+            return self._status(detail=f"login not stored: {type(exc).__name__}")
         finally:
             self._logging_in = False
         self._session = session

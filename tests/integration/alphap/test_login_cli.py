@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -154,4 +155,23 @@ def test_concurrent_logins_in_separate_processes_leave_one_row(
     assert [status for status, _, _ in results] == [0] * 6, results
     assert all(EXPIRY_LINE in out for _, out, _ in results)
     assert kite_env.count("/session/token", "POST") == 6
+    assert [row[:2] for row in _rows(database_url)] == [("AP1234", True)]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_it_asks_for_the_redirect_url(
+    kite_env: FakeKite,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal(_redirect(kite_env.request_token) + "\n"))
+    assert main(["login"]) == 0
+    captured = capsys.readouterr()
+    assert "paste the URL Kite redirected to" in captured.err
+    assert EXPIRY_LINE in captured.out
     assert [row[:2] for row in _rows(database_url)] == [("AP1234", True)]
