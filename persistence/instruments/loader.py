@@ -1,7 +1,8 @@
 """Load a Kite instruments dump into instruments, inside the caller's transaction.
 
 COPY into a temporary staging table (PostgreSQL parses the CSV), validate in
-SQL, merge with one upsert that touches only changed rows, deactivate what a
+SQL, then either insert everything (an empty table: validated in the same
+statement) or merge with one upsert that touches only changed rows, deactivate what a
 full dump no longer lists, and bring instrument_registry in step. The caller
 commits; on any error the work is rolled back to where it started.
 """
@@ -68,19 +69,23 @@ def load_instruments(
         conn.execute("LOCK TABLE instruments IN SHARE ROW EXCLUSIVE MODE")
         _, inactive_before = merge.counts(conn)
         first_load = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM instruments)").fetchone()
+        empty = first_load is not None and bool(first_load[0])
         staging.create_stage(conn)
         rows = _copy_fast(conn, dump, progress)
-        if rows is not None and _stage_is_valid(conn):
-            invalid: list[InvalidRow] = []
-            also_present: list[int] = []
-        else:
+        # A first load validates while it inserts; a reload checks the stage first.
+        inserted_fast = _insert_fast(conn, rows) if empty and rows is not None else None
+        invalid: list[InvalidRow] = []
+        also_present: list[int] = []
+        if rows is None or (inserted_fast is None and (empty or not _stage_is_valid(conn))):
             rows, invalid, also_present = _slow_path(conn, dump, skip_invalid=skip_invalid)
         if full and rows == 0 and not also_present:
             raise InstrumentDumpError(
                 "the instrument dump has no valid rows: refusing to deactivate every "
                 "instrument (load it as a partial dump if that is meant)"
             )
-        if first_load is not None and first_load[0]:
+        if inserted_fast is not None:
+            inserted, updated = inserted_fast, 0
+        elif empty:
             inserted, updated = merge.insert_all(conn), 0
         else:
             inserted, updated = merge.upsert(conn)
@@ -122,6 +127,23 @@ def _copy_fast(
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         log.info("instrument_dump_slow_path", reason=str(exc).splitlines()[0])
         return None
+
+
+def _insert_fast(conn: psycopg.Connection[Any], rows: int) -> int | None:
+    """Insert the stage into an empty instruments table if every row is valid.
+
+    Returns the rows inserted, or None (and nothing inserted) when a row is invalid
+    or repeats an instrument_token (which the primary key of instruments rejects).
+    """
+    try:
+        with conn.transaction():
+            inserted = merge.insert_all(conn, validate.row_is_valid(conn))
+            if inserted == rows:
+                return inserted
+            raise psycopg.Rollback
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        log.info("instrument_dump_slow_path", reason=str(exc).splitlines()[0])
+    return None
 
 
 def _stage_is_valid(conn: psycopg.Connection[Any]) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from persistence.instruments import session
 from persistence.instruments.staging import STAGE
 
 _COLUMNS = (
@@ -50,8 +51,12 @@ _INSERT_ALL = (
     f" SELECT {', '.join(_staged(c) for c in _INSERTED)} FROM {STAGE} s"
 )
 
-_SET_WORK_MEM = "SELECT set_config('work_mem', %s, true)"
-_MERGE_WORK_MEM = "64MB"
+# The indexes of instruments that no constraint (primary key, foreign key) relies on.
+_PLAIN_INDEXES = (
+    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+    " WHERE indrelid = 'instruments'::regclass"
+    " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)"
+)
 
 _COUNTS = (
     "SELECT count(*) FILTER (WHERE active), count(*) FILTER (WHERE NOT active) FROM instruments"
@@ -80,20 +85,26 @@ def counts(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def insert_all(conn: psycopg.Connection[Any]) -> int:
-    """Insert every staged row into an empty instruments table; returns how many."""
-    return conn.execute(_INSERT_ALL).rowcount
+def insert_all(conn: psycopg.Connection[Any], where: str = "true") -> int:
+    """Insert the staged rows matching `where` into an empty instruments table; returns how many.
+
+    The plain indexes are dropped and built again afterwards, which is several times
+    cheaper than updating them row by row; the primary key stays. `where` is a
+    constant SQL condition on the stage's columns.
+    """
+    indexes = conn.execute(_PLAIN_INDEXES).fetchall()
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}".encode())
+    inserted = conn.execute(f"{_INSERT_ALL} WHERE {where}".encode()).rowcount
+    for _, definition in indexes:
+        conn.execute(definition.encode())
+    return inserted
 
 
 def upsert(conn: psycopg.Connection[Any]) -> tuple[int, int]:
     """Insert new and update changed staged rows; returns (inserted, updated)."""
-    # Memory enough for the join's hash of a whole dump (~10 MB for 120k rows) not to
-    # spill to disk; the caller's value is put back (and a rollback restores it anyway).
-    setting = conn.execute("SELECT current_setting('work_mem')").fetchone()
-    assert setting is not None
-    conn.execute(_SET_WORK_MEM, (_MERGE_WORK_MEM,))
-    row = conn.execute(_MERGE).fetchone()
-    conn.execute(_SET_WORK_MEM, (setting[0],))
+    with session.work_mem(conn):
+        row = conn.execute(_MERGE).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 

@@ -1,8 +1,9 @@
 """The dump copied into temporary staging tables.
 
 Fast path: the bytes go to COPY ... (FORMAT csv) untouched into a typed stage,
-so PostgreSQL parses the CSV and the numbers, and its primary key catches a
-duplicate instrument_token. Any error there sends the load to the slow path,
+so PostgreSQL parses the CSV and the numbers. The stage has no key (building one
+costs more than the check for duplicate tokens that replaces it, validate.py, or
+the primary key of instruments on a first load). Any error there sends the load to the slow path,
 which exists to report: Python's csv module reads the dump, notes every
 malformed record with its physical line, and copies the well-formed ones with
 their line numbers into a stage of TEXT columns, validated in SQL
@@ -27,7 +28,7 @@ Progress = Callable[[int], None]
 
 _COLUMN_LIST = ", ".join(COLUMNS)
 _TYPES = {
-    "instrument_token": "bigint PRIMARY KEY",
+    "instrument_token": "bigint",
     "exchange_token": "bigint",
     "last_price": "numeric",
     "strike": "numeric",
@@ -49,7 +50,7 @@ _CREATE_TEXT_STAGE = (
 )
 _TYPE_TEXT_STAGE = (
     f"INSERT INTO {STAGE} ({_COLUMN_LIST}) SELECT "  # noqa: S608 - constant identifiers only
-    + ", ".join(f"{c}::{_TYPES[c].split()[0]}" if c in _TYPES else c for c in COLUMNS)
+    + ", ".join(f"{c}::{_TYPES[c]}" if c in _TYPES else c for c in COLUMNS)
     + f" FROM {TEXT_STAGE}"
 )
 

@@ -3,7 +3,8 @@
 A row is valid when its integers and decimals are PostgreSQL numbers >= 0
 (decimals finite), its expiry is empty or a real YYYY-MM-DD date, its
 required text is not empty, and no earlier row has its instrument_token.
-`stage_is_valid` asks that of the typed stage in one cheap scan; `validate`
+`stage_is_valid` asks that of the typed stage in one cheap scan (`row_is_valid`
+is its condition for one row, which a first load puts in its INSERT); `validate`
 finds every problem in the TEXT stage of the slow path, with line numbers.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from persistence.instruments import session
 from persistence.instruments.errors import InvalidRow
 from persistence.instruments.staging import STAGE, TEXT_STAGE
 
@@ -36,9 +38,15 @@ _TYPED_OK = " AND ".join(
     + [f"{c} >= 0 AND {c} < 'Infinity'" for c in _DECIMALS]
     + [f"{c} <> ''" for c in _REQUIRED]
 )
-_ANY_INVALID = {
-    iso: f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE NOT ({_TYPED_OK} AND {expiry_ok}))"  # noqa: S608 - constants
+_ROW_IS_VALID = {
+    iso: f"({_TYPED_OK} AND {expiry_ok})"
     for iso, expiry_ok in ((True, _ISO_EXPIRY_OK), (False, _ANY_EXPIRY_OK))
+}
+# One hash aggregate finds duplicate tokens and invalid rows in the same scan.
+_ANY_INVALID = {
+    iso: f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY instrument_token"  # noqa: S608 - constants
+    f" HAVING count(*) > 1 OR NOT bool_and({valid}))"
+    for iso, valid in _ROW_IS_VALID.items()
 }
 
 
@@ -84,14 +92,26 @@ _DUPLICATES = (
 )
 
 
+def row_is_valid(conn: psycopg.Connection[Any]) -> str:
+    """The SQL condition for a valid row of the typed stage, for this session's DateStyle.
+
+    Evaluating it raises psycopg.DataError for an expiry that is not a date at all.
+    """
+    return _ROW_IS_VALID[_iso_dates(conn)]
+
+
 def stage_is_valid(conn: psycopg.Connection[Any]) -> bool:
-    """Whether every row of the typed stage is valid (its key already rules out duplicates).
+    """Whether every row of the typed stage is valid and no two share an instrument_token.
 
     Raises psycopg.DataError for an expiry that is not a date at all.
     """
-    iso = (conn.info.parameter_status("DateStyle") or "").startswith("ISO")
-    row = conn.execute(_ANY_INVALID[iso]).fetchone()
+    with session.work_mem(conn):
+        row = conn.execute(_ANY_INVALID[_iso_dates(conn)]).fetchone()
     return row is not None and not row[0]
+
+
+def _iso_dates(conn: psycopg.Connection[Any]) -> bool:
+    return (conn.info.parameter_status("DateStyle") or "").startswith("ISO")
 
 
 @dataclass(frozen=True)
