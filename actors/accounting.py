@@ -6,9 +6,10 @@ complete. The rules are the contract's, word for word; where it is silent:
 
 - `last_price` is the latest tick, or the latest fill price before any tick:
   once a tick has priced an instrument, its fills no longer move `last_price`.
-  Ticks are not durable, so a portfolio rebuilt from a snapshot counts as not
-  yet ticked: fills replayed after the snapshot set `last_price` until the next
-  tick arrives.
+  Snapshots record that in an extra position key, `priced_by_tick` (readers that
+  know only the contract's four keys ignore it), so fills replayed after a
+  snapshot leave a ticked price alone; a snapshot without the key counts as not
+  yet ticked.
 - A tick for an instrument the portfolio has never traded is ignored, so
   snapshots hold only instruments the portfolio traded.
 - A position closed to 0 stays (quantity 0, average 0, last price still
@@ -43,6 +44,7 @@ from actors.errors import AccountingError
 STARTING_CASH = Decimal(1_000_000)
 AVERAGE_PLACES = 8
 POSITION_FIELDS = frozenset({"quantity", "average_price", "realized_pnl", "last_price"})
+PRICED_BY_TICK = "priced_by_tick"
 
 _EXACT = Context(
     prec=200,
@@ -115,7 +117,7 @@ class SnapshotFields:
     total_realized_pnl: Decimal
     total_unrealized_pnl: Decimal
     total_pnl: Decimal
-    positions: dict[str, dict[str, int | str]]
+    positions: dict[str, dict[str, int | str | bool]]
 
 
 def _plain(number: Decimal) -> str:
@@ -198,6 +200,7 @@ class Portfolio:
                     "average_price": _plain(position.average_price),
                     "realized_pnl": _plain(position.realized_pnl),
                     "last_price": _plain(position.last_price),
+                    PRICED_BY_TICK: position.priced_by_tick,
                 }
                 for token, position in sorted(self.positions.items())
             },
@@ -205,7 +208,7 @@ class Portfolio:
 
     @classmethod
     def from_snapshot(cls, cash: Decimal, positions: Mapping[str, Any]) -> Portfolio:
-        """Rebuild a portfolio from a snapshot row; its prices count as not yet ticked."""
+        """Rebuild a portfolio from a snapshot row (`priced_by_tick` absent: not yet ticked)."""
         rebuilt = {
             _token(key): _position(value, key) for key, value in _mapping(positions, "").items()
         }
@@ -239,10 +242,14 @@ def _exact_decimal(value: Any, name: str) -> Decimal:
 def _position(value: Any, key: str) -> Position:
     where = f"[{key[:32]}]"
     fields = _mapping(value, where)
-    if set(fields) != POSITION_FIELDS:
+    if set(fields) - {PRICED_BY_TICK} != POSITION_FIELDS:
         raise AccountingError(
             f"snapshot position{where} must have exactly the fields {sorted(POSITION_FIELDS)}"
+            f" (and optionally {PRICED_BY_TICK})"
         )
+    ticked = fields.get(PRICED_BY_TICK, False)
+    if not isinstance(ticked, bool):
+        raise AccountingError(f"snapshot position{where}.{PRICED_BY_TICK} must be a boolean")
     quantity = fields["quantity"]
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise AccountingError(f"snapshot position{where}.quantity must be an integer")
@@ -258,4 +265,5 @@ def _position(value: Any, key: str) -> Position:
         average_price=average,
         realized_pnl=_exact_decimal(fields["realized_pnl"], f"position{where}.realized_pnl"),
         last_price=last,
+        priced_by_tick=ticked,
     )

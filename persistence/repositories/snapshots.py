@@ -22,7 +22,13 @@ SnapshotKey = tuple[str, str]
 
 
 class Position(BaseModel):
-    """One instrument's position; decimals are stored as exact strings."""
+    """One instrument's position; decimals are stored as exact strings.
+
+    `priced_by_tick` (beyond the contract's four keys) says `last_price` came from
+    a market tick, so fills replayed after the snapshot must not replace it. It is
+    stored only when true and left out of `model_dump`, so readers of the
+    contract's shape see exactly the four keys.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -30,6 +36,7 @@ class Position(BaseModel):
     average_price: Decimal
     realized_pnl: Decimal
     last_price: Decimal
+    priced_by_tick: bool = Field(default=False, exclude=True)
 
 
 class Snapshot(BaseModel):
@@ -75,6 +82,13 @@ def _newest_per_key(snapshots: Iterable[Snapshot]) -> list[Snapshot]:
     return list(chosen.values())
 
 
+def _position_json(position: Position) -> dict[str, Any]:
+    stored = position.model_dump(mode="json")
+    if position.priced_by_tick:
+        stored["priced_by_tick"] = True
+    return stored
+
+
 def upsert_many(conn: psycopg.Connection[Any], snapshots: Iterable[Snapshot]) -> set[SnapshotKey]:
     """Write many snapshots in one statement; return the keys written (others were stale)."""
     batch = _newest_per_key(snapshots)
@@ -104,7 +118,7 @@ def upsert_many(conn: psycopg.Connection[Any], snapshots: Iterable[Snapshot]) ->
             [s.portfolio_id for s in batch],
             [s.strategy_id for s in batch],
             [
-                Jsonb({t: p.model_dump(mode="json") for t, p in s.positions.items()}, jsonb.dumps)
+                Jsonb({t: _position_json(p) for t, p in s.positions.items()}, jsonb.dumps)
                 for s in batch
             ],
             [s.cash for s in batch],

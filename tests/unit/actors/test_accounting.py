@@ -228,12 +228,14 @@ def test_snapshot_fields_match_the_contract() -> None:
             "average_price": "100.07500000",
             "realized_pnl": "0",
             "last_price": "101",
+            "priced_by_tick": True,
         },
         str(OTHER): {
             "quantity": 0,
             "average_price": "0",
             "realized_pnl": "1.50000000",
             "last_price": "98",
+            "priced_by_tick": False,
         },
     }
     assert fields.cash == D(1_000_000) - D("300.30") - 100 + D("197.5") - 196
@@ -250,10 +252,22 @@ def test_snapshot_round_trip() -> None:
     assert rebuilt.to_snapshot_fields() == fields
 
 
-def test_a_rebuilt_portfolio_has_not_seen_a_tick() -> None:
+def test_a_rebuilt_portfolio_remembers_its_ticks() -> None:
     ticked = run(fill("BUY", 1, "10")).apply_tick(TOKEN, D("11"))
     fields = ticked.to_snapshot_fields()
     rebuilt = Portfolio.from_snapshot(fields.cash, fields.positions)
+    assert rebuilt.positions[TOKEN].last_price == D(11)
+    assert rebuilt.apply_fill(fill("BUY", 1, "12")).positions[TOKEN].last_price == D(11)
+
+
+def test_a_snapshot_without_the_tick_flag_counts_as_not_yet_ticked() -> None:
+    ticked = run(fill("BUY", 1, "10")).apply_tick(TOKEN, D("11"))
+    fields = ticked.to_snapshot_fields()
+    contract_only = {
+        token: {k: v for k, v in position.items() if k != "priced_by_tick"}
+        for token, position in fields.positions.items()
+    }
+    rebuilt = Portfolio.from_snapshot(fields.cash, contract_only)
     assert rebuilt.positions[TOKEN].last_price == D(11)
     assert rebuilt.apply_fill(fill("BUY", 1, "12")).positions[TOKEN].last_price == D(12)
 
@@ -273,6 +287,7 @@ GOOD = {"quantity": 2, "average_price": "10.5", "realized_pnl": "-1", "last_pric
         {"5": {**GOOD, "extra": 1}},
         {"5": {k: v for k, v in GOOD.items() if k != "last_price"}},
         {"5": {**GOOD, "quantity": True}},
+        {"5": {**GOOD, "priced_by_tick": "yes"}},
         {"5": {**GOOD, "quantity": "2"}},
         {"5": {**GOOD, "quantity": 2.0}},
         {"5": {**GOOD, "average_price": 10.5}},
@@ -380,7 +395,7 @@ def test_snapshot_round_trip_is_exact(cash: Decimal, history: list[tuple[str, An
             original.realized_pnl,
             original.last_price,
         )
-        assert not restored.priced_by_tick
+        assert restored.priced_by_tick == original.priced_by_tick
 
 
 HALF_STEP = D("0.000000005")
