@@ -35,3 +35,11 @@ class KiteRejectedError(KiteError):
 
 class KiteUnavailableError(KiteError):
     """Kite stayed unreachable, overloaded or failing after every retry."""
+
+
+class JournalRefusedError(ActorsError):
+    """The database refused a journal request's events for a data reason; retrying cannot help."""
+
+
+class JournalUnavailableError(ActorsError):
+    """The journal stopped before the database took a buffered request (it was not committed)."""
