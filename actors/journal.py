@@ -119,7 +119,8 @@ class JournalActor(SupervisedActor):
             self._accept(message)
         elif isinstance(message, FlushJournal):
             due = self.flush_due
-            if self.buffer.requests and (due is None or time.monotonic() >= due):
+            waiting_to_retry = self.retrying and due is not None and time.monotonic() < due
+            if self.buffer.requests and not waiting_to_retry:
                 self.flush()
         else:
             raise TypeError(f"journal cannot handle {type(message).__name__}")
