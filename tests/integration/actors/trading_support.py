@@ -7,21 +7,26 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 from actors.documents import OrderFilled
+from actors.holdings import HoldingsIndex
 from actors.journal import JournalActor, JournalBuffer, JournalConfig
-from actors.messages import AppendToJournal, PortfolioKey
-from actors.snapshots import SnapshotWriter
+from actors.messages import AppendToJournal, ApplyFill, PortfolioKey
+from actors.portfolio import PortfolioActor, PortfolioDeps
+from actors.recovery import WarmStart
+from actors.snapshots import DirtySnapshots, SnapshotWriter, SnapshotWriterConfig
 from persistence.pool import Pool, PoolConfig, open_pool
 from persistence.repositories import snapshots
 from persistence.repositories.events import AppendResult, Event
 from persistence.uow import unit_of_work
-from supervision import ActorHandle
+from supervision import ActorHandle, ChildSpec, FaultPlan, KeyedSupervisor, Supervisor
 from tests.fixtures.reference_model import ReferencePortfolio, snapshot_from_row
+from tests.unit.supervision.support import MemorySink, fast_config
 
 WAIT = 20.0
 KEY = PortfolioKey("paper", "P1")
@@ -191,3 +196,101 @@ def observed_writer(writer: Callable[[], SnapshotWriter], signals: Signals) -> S
 
     instance.flush = flush  # type: ignore[method-assign]
     return instance
+
+
+@dataclass
+class Trading:
+    """A journal, keyed portfolios and a snapshot writer under one root, wired like the daemon."""
+
+    root: Supervisor
+    dirty: DirtySnapshots
+    holdings: HoldingsIndex
+
+    @property
+    def journal(self) -> ActorHandle:
+        return self.root.ref("journal")
+
+    @property
+    def writer(self) -> ActorHandle:
+        return self.root.ref("snapshots")
+
+    @property
+    def portfolios(self) -> KeyedSupervisor:
+        keyed = self.root.subtree("portfolios")
+        assert isinstance(keyed, KeyedSupervisor)
+        return keyed
+
+    def descriptions(self) -> dict[str, dict[str, Any]]:
+        """Each live portfolio's describe(), by key."""
+        found: dict[str, dict[str, Any]] = {}
+        for child in self.portfolios.tree().children:
+            description = getattr(child, "description", None)
+            if description is not None:
+                found[description["portfolio"]] = description
+        return found
+
+
+def trading_tree(
+    pool: Pool,
+    *,
+    sink: MemorySink | None = None,
+    warm: WarmStart | None = None,
+    faults: FaultPlan | None = None,
+    idle_after: float | None = None,
+    snapshot_interval: float = 3600.0,
+    journal: JournalConfig | None = None,
+    max_attempts: int = 3,
+) -> Trading:
+    """Build and start the tree (stop it with `trading.root.stop()`)."""
+    holder: dict[str, Supervisor] = {}
+    dirty, holdings = DirtySnapshots(), HoldingsIndex()
+    deps = PortfolioDeps(pool, dirty, holdings, warm)
+    root = Supervisor(
+        "root",
+        [
+            ChildSpec(
+                "journal",
+                JournalActor.factory(
+                    pool,
+                    journal or JournalConfig(max_delay_ms=2),
+                    lambda: holder["root"].ref("journal"),
+                ),
+            ),
+            ChildSpec(
+                "portfolios",
+                lambda: KeyedSupervisor(
+                    "portfolios",
+                    PortfolioActor.factory(deps),
+                    idle_after=idle_after,
+                    sweep_interval=0.02 if idle_after else None,
+                    max_attempts=max_attempts,
+                    max_restarts=1000,
+                ),
+                subtree=True,
+            ),
+            ChildSpec(
+                "snapshots",
+                lambda: SnapshotWriter(
+                    pool,
+                    dirty,
+                    SnapshotWriterConfig(interval=snapshot_interval),
+                    lambda: holder["root"].ref("snapshots"),
+                ),
+            ),
+        ],
+        config=fast_config(sink or MemorySink()),
+        faults=faults,
+        max_restarts=1000,
+    )
+    holder["root"] = root
+    root.start()
+    return Trading(root, dirty, holdings)
+
+
+def journal_fill(trading: Trading, document: OrderFilled) -> AppendResult:
+    """Journal a fill and, if new, apply it (the way the ingress does); returns its result."""
+    [result] = append(trading.journal, event_of(document))
+    if result.inserted:
+        key = PortfolioKey(document.broker_namespace, document.portfolio_id)
+        trading.portfolios.ask(key, ApplyFill(fill=document, journal_id=result.journal_id), WAIT)
+    return result

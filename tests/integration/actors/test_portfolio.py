@@ -1,0 +1,191 @@
+"""Portfolio actors against real PostgreSQL: recovery, idempotence, passivation, ticks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from actors.messages import ApplyFill, PersistSnapshot, PortfolioKey, UpdateLastPrice
+from actors.portfolio_state import PortfolioState
+from actors.recovery import WarmStart
+from persistence.pool import Pool
+from persistence.repositories import snapshots
+from persistence.uow import unit_of_work
+from supervision import Effect, FaultPlan, Reject
+from tests.integration.actors.trading_support import (
+    KEY,
+    WAIT,
+    Signals,
+    append,
+    as_reference,
+    event_of,
+    fill,
+    journal_fill,
+    opened_pool,
+    reference_of,
+    stored_snapshot,
+    trading_tree,
+)
+from tests.unit.supervision.support import MemorySink
+
+NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pool(database_url: str) -> Iterator[Pool]:
+    with opened_pool(database_url) as opened:
+        yield opened
+
+
+def tick(token: int, price: str) -> UpdateLastPrice:
+    return UpdateLastPrice(instrument_token=token, last_price=Decimal(price), timestamp=NOW)
+
+
+def test_recovery_is_the_snapshot_plus_the_fills_journaled_after_it(pool: Pool) -> None:
+    early = [fill(5, "BUY", 10, "100"), fill(5, "SELL", 4, "110", fees="1.5")]
+    late = [fill(5, "BUY", 2, "90.25"), fill(7, "SELL", 3, "20", fees="0.1")]
+    trading = trading_tree(pool)
+    try:
+        journaled = [append(trading.journal, event_of(d))[0] for d in early + late]
+    finally:
+        trading.root.stop()
+    snapshotted = PortfolioState.opened(KEY)
+    for document, result in zip(early, journaled, strict=False):
+        snapshotted = snapshotted.applied(document, result.journal_id)
+    with unit_of_work(pool) as uow:
+        snapshots.upsert_many(uow.conn, [snapshotted.to_snapshot(NOW)])
+
+    trading = trading_tree(pool)
+    try:
+        assert trading.portfolios.ask(KEY, PersistSnapshot(), WAIT) == journaled[-1].journal_id
+        [description] = trading.descriptions().values()
+    finally:
+        trading.root.stop()
+    stored = stored_snapshot(pool)
+    assert stored is not None
+    assert as_reference(stored) == reference_of(*early, *late).snapshot()
+    assert description["recovered_from"] == "snapshot"
+    assert stored.last_journal_id == journaled[-1].journal_id
+
+
+def test_a_fill_is_applied_once_however_often_it_arrives(pool: Pool) -> None:
+    trading = trading_tree(pool)
+    try:
+        first, second = fill(5, "BUY", 3, "10"), fill(5, "SELL", 1, "12", fees="0.5")
+        assert trading.portfolios.ask(KEY, PersistSnapshot(), WAIT) == 0
+        one = journal_fill(trading, first)
+        two = journal_fill(trading, second)
+        for again in (ApplyFill(fill=first, journal_id=one.journal_id),) * 2 + (
+            ApplyFill(fill=second, journal_id=two.journal_id),
+        ):
+            assert trading.portfolios.ask(KEY, again, WAIT) is False
+        assert not journal_fill(trading, first).inserted
+        trading.portfolios.ask(KEY, PersistSnapshot(), WAIT)
+        [description] = trading.descriptions().values()
+    finally:
+        trading.root.stop()
+    stored = stored_snapshot(pool)
+    assert stored is not None
+    assert as_reference(stored) == reference_of(first, second).snapshot()
+    assert description["ignored_fills"] == 3
+    assert description["positions"]["5"]["quantity"] == 2
+
+
+def test_passivation_writes_a_snapshot_and_reactivation_recovers_it(pool: Pool) -> None:
+    trading = trading_tree(pool, idle_after=0.05)
+    try:
+        documents = [fill(5, "BUY", 3, "10"), fill(6, "SELL", 2, "7.5", fees="0.25")]
+        for document in documents:
+            journal_fill(trading, document)
+        trading.portfolios.tell(KEY, tick(5, "11.5"))
+        assert trading.portfolios.wait_until(lambda: trading.portfolios.live_count() == 0, WAIT)
+        assert trading.dirty.latest(KEY) is None
+        assert trading.holdings.holders(5) == ()
+        stored = stored_snapshot(pool)
+        assert stored is not None
+        model = reference_of(*documents)
+        model.tick(5, "11.5")
+        assert as_reference(stored) == model.snapshot()
+        assert stored.positions["5"].priced_by_tick
+
+        later = fill(5, "BUY", 1, "12")
+        journal_fill(trading, later)
+        model.apply(later)
+        [description] = trading.descriptions().values()
+        assert description["recovered_from"] == "snapshot"
+        assert description["positions"]["5"]["last_price"] == "11.5"
+        assert trading.holdings.holders(5) == (KEY,)
+    finally:
+        trading.root.stop()
+    stored = stored_snapshot(pool)
+    assert stored is not None
+    assert as_reference(stored) == model.snapshot()
+
+
+def test_ticks_reach_positions_and_a_crash_keeps_them(pool: Pool) -> None:
+    sink, faults = MemorySink(), FaultPlan()
+    trading = trading_tree(pool, sink=sink, faults=faults)
+    try:
+        journal_fill(trading, fill(5, "BUY", 2, "100"))
+        assert trading.portfolios.ask(KEY, tick(5, "104"), WAIT) is True
+        assert trading.portfolios.ask(KEY, tick(99, "1"), WAIT) is False
+        with pytest.raises(Reject):
+            trading.portfolios.ask(KEY, "not a message", WAIT)
+        rule = faults.add("portfolios", Effect.RAISE, key=KEY, times=1)
+        journal_fill(trading, fill(5, "BUY", 2, "102"))
+        assert faults.fired(rule) == 1
+        [description] = trading.descriptions().values()
+    finally:
+        trading.root.stop()
+    assert description["recovered_from"] == "memory"
+    position = description["positions"]["5"]
+    assert (position["quantity"], position["last_price"]) == (4, "104")
+    assert [letter.reason for letter in sink.letters] == ["rejected"]
+
+
+def test_a_fill_for_another_portfolio_is_dead_lettered(pool: Pool) -> None:
+    sink = MemorySink()
+    trading = trading_tree(pool, sink=sink)
+    try:
+        stray = fill(5, key=PortfolioKey("paper", "P2"))
+        [result] = append(trading.journal, event_of(stray))
+        with pytest.raises(Exception, match="sent to paper/P1"):
+            trading.portfolios.ask(KEY, ApplyFill(fill=stray, journal_id=result.journal_id), WAIT)
+        assert [letter.reason for letter in sink.wait_for(1)] == ["rejected"]
+    finally:
+        trading.root.stop()
+
+
+def test_the_warm_start_hands_each_state_out_once(pool: Pool) -> None:
+    trading = trading_tree(pool)
+    documents = [fill(5, "BUY", 4, "50"), fill(5, "SELL", 1, "55")]
+    try:
+        journal_fill(trading, documents[0])
+    finally:
+        trading.root.stop()
+    trading = trading_tree(pool)
+    try:
+        [late] = append(trading.journal, event_of(documents[1]))
+    finally:
+        trading.root.stop()
+    warm = WarmStart.load(pool)
+    assert warm.keys() == [KEY]
+    trading = trading_tree(pool, warm=warm)
+    try:
+        assert trading.portfolios.ask(KEY, PersistSnapshot(), WAIT) == late.journal_id
+        [description] = trading.descriptions().values()
+    finally:
+        trading.root.stop()
+    assert description["recovered_from"] == "warm_start"
+    assert len(warm) == 0
+    stored = stored_snapshot(pool)
+    assert stored is not None
+    assert as_reference(stored) == reference_of(*documents).snapshot()
+
+
+def test_signals_helper_fails_when_nothing_happens() -> None:
+    with pytest.raises(AssertionError):
+        Signals().wait("never", timeout=0.01)
