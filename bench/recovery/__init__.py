@@ -1,0 +1,1 @@
+"""Recovery benchmark: 10,000 portfolios from snapshots plus journaled fills."""
