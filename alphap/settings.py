@@ -8,6 +8,7 @@ override the environment, so secrets need not sit in an environment file.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +84,17 @@ class Settings(BaseSettings):
     events_retention: str = Field(default="90d", pattern=r"^\s*\d+\s*[hdwHDW]\s*$")
     events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=60.0, gt=0)
+    journal_max_batch: int = Field(default=1000, ge=1, description="events per group commit")
+    journal_max_delay_ms: float = Field(
+        default=5.0, gt=0, description="longest wait before a group commit"
+    )
+    snapshot_interval_seconds: float = Field(
+        default=30.0, gt=0, description="how often changed portfolio snapshots are written"
+    )
+    portfolio_starting_cash: Decimal = Field(default=Decimal(1_000_000), ge=0)
+    portfolio_idle_seconds: float = Field(
+        default=600.0, gt=0, description="idle portfolios are snapshotted and passivated"
+    )
     session_sweep_seconds: float = Field(
         default=300.0, gt=0, description="how often expired Kite sessions are deactivated"
     )
