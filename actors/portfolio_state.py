@@ -43,7 +43,10 @@ class PortfolioState:
         """The state a stored snapshot holds."""
         positions = {
             token: {
-                **position.model_dump(),
+                "quantity": position.quantity,
+                "average_price": position.average_price,
+                "realized_pnl": position.realized_pnl,
+                "last_price": position.last_price,
                 "priced_by_tick": position.priced_by_tick,
             }
             for token, position in snapshot.positions.items()
