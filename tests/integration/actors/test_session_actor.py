@@ -271,7 +271,11 @@ def test_a_refused_token_from_the_settings_is_not_saved(
 ) -> None:
     with running(
         lambda: SessionActor(
-            pool, cipher, kite, access_token=SecretStr("refused"), clock=lambda: NOW
+            pool,
+            cipher,
+            kite,
+            access_token=SecretStr("unknownaccesstoken0123456789abcd"),
+            clock=lambda: NOW,
         )
     ) as root:
         status = root.ref("session").ask(GetSessionStatus(), WAIT)
