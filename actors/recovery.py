@@ -70,6 +70,11 @@ class WarmStart:
         with self._lock:
             return self._states.pop(key, None)
 
+    def holdings(self) -> list[tuple[PortfolioKey, frozenset[int]]]:
+        """Each waiting portfolio with the instruments it has traded, for the holdings index."""
+        with self._lock:
+            return [(key, state.holdings()) for key, state in self._states.items()]
+
     def keys(self) -> list[PortfolioKey]:
         """The portfolios whose state is still waiting to be taken."""
         with self._lock:

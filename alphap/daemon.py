@@ -30,7 +30,7 @@ from alphap.database import database_pool
 from alphap.errors import AlphapError
 from alphap.settings import Settings
 from alphap.systemd import Notifier
-from alphap.tree import TradingParts, TreeContext, build_root
+from alphap.tree import TradingFactory, TreeContext, build_root
 from alphap.wiring import server_urls
 from persistence import retention, schema
 from persistence.errors import SchemaNotAtHeadError
@@ -99,7 +99,7 @@ class Daemon:
     def __init__(
         self,
         settings: Settings,
-        trading: Callable[[TreeContext], TradingParts],
+        trading: TradingFactory,
         *,
         migrate: bool = False,
     ) -> None:
@@ -238,8 +238,6 @@ def _stop_quietly(ref: pykka.ActorRef[Any]) -> None:
         log.warning("dead_letters_stop_incomplete")
 
 
-def run_daemon(
-    settings: Settings, trading: Callable[[TreeContext], TradingParts], *, migrate: bool = False
-) -> int:
+def run_daemon(settings: Settings, trading: TradingFactory, *, migrate: bool = False) -> int:
     """Run the daemon until a signal or an escalation; the exit status."""
     return Daemon(settings, trading, migrate=migrate).run()

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     portfolio_idle_seconds: float = Field(
         default=600.0, gt=0, description="idle portfolios are snapshotted and passivated"
     )
+    portfolio_max_live: int = Field(
+        default=1000, ge=1, description="most portfolio actors alive at once (LRU passivation)"
+    )
     session_sweep_seconds: float = Field(
         default=300.0, gt=0, description="how often expired Kite sessions are deactivated"
     )

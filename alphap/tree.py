@@ -22,7 +22,7 @@ from actors.strategies import StrategyDirectory, pool_loader
 from actors.stream import RedisIngressLog
 from alphap.settings import Settings
 from persistence.pool import Pool
-from supervision import ChildSpec, RuntimeConfig, Supervisor
+from supervision import ActorHandle, ChildSpec, RuntimeConfig, Supervisor
 from supervision.deadletters import ActorDeadLetterSink
 from supervision.errors import Escalated
 from supervision.redaction import DEFAULT_REDACTOR
@@ -38,6 +38,10 @@ class TradingParts:
 
     children: list[ChildSpec]
     holdings: Holdings
+
+
+RootRef = Callable[[str], ActorHandle]
+"""The running root's handle of a child by name (children use it to reach their siblings)."""
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,21 @@ def ingress_config(settings: Settings, version: str) -> IngressConfig:
     )
 
 
-def build_root(context: TreeContext, trading: Callable[[TreeContext], TradingParts]) -> Supervisor:
-    """The root supervisor, not yet started: `trading(context)`'s children, then the ingress."""
+TradingFactory = Callable[[TreeContext, RootRef], TradingParts]
+
+
+def build_root(context: TreeContext, trading: TradingFactory) -> Supervisor:
+    """The root supervisor, not yet started: `trading(...)`'s children, then the ingress."""
     settings = context.settings
     pool = context.pool
     holder: dict[str, Supervisor] = {}
     consumer = settings.ingress_consumer or socket.gethostname()
     config = ingress_config(settings, context.version)
-    parts = trading(context)
+
+    def child(name: str) -> ActorHandle:
+        return holder["root"].ref(name)
+
+    parts = trading(context, child)
 
     def ingress() -> IngressActor:
         root = holder["root"]

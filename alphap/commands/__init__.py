@@ -2,6 +2,6 @@
 
 from types import ModuleType
 
-from alphap.commands import db, events, instruments, keys, login, portfolio
+from alphap.commands import db, events, instruments, keys, login, portfolio, run
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, login, events, instruments, portfolio)
+COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, login, run, events, instruments, portfolio)

@@ -1,0 +1,165 @@
+"""Run the ingest benchmark and print its table (see bench/ingest/__init__.py)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+from alphap.daemon import start_dead_letters
+from alphap.database import database_pool
+from alphap.embedded import EmbeddedPostgres, EmbeddedRedis
+from alphap.settings import load_settings
+from alphap.trading import trading_parts
+from alphap.tree import TradingFactory, TreeContext, build_root
+from bench.ingest.baselines import copy_limit, journal_events, old_pattern
+from persistence import schema
+from tests.fixtures.stream import DocumentMix, append
+
+_DB = "alphap_bench_ingest"
+DEADLINE_SECONDS = 900.0
+
+
+@contextlib.contextmanager
+def _servers(workdir: Path) -> Iterator[tuple[str, str]]:
+    """(URL of a migrated bench database, Redis URL); durable PostgreSQL settings."""
+    pg = EmbeddedPostgres(workdir / "pg", durable=True)
+    rd = EmbeddedRedis(workdir / "redis", durable=False)
+    server = os.environ.get("ALPHAP_BENCH_DATABASE_URL") or pg.start()
+    redis_url = os.environ.get("ALPHAP_BENCH_REDIS_URL") or rd.start()
+    try:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(_DB)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_DB)))
+        info = psycopg.conninfo.conninfo_to_dict(server)
+        info["dbname"] = _DB
+        url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
+        schema.upgrade(url)
+        yield url, redis_url
+    finally:
+        if "ALPHAP_BENCH_REDIS_URL" not in os.environ:
+            rd.stop()
+        if "ALPHAP_BENCH_DATABASE_URL" not in os.environ:
+            pg.stop("fast")
+
+
+def _empty_tables(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE trading_events, portfolio_snapshots RESTART IDENTITY")
+
+
+def alphap_rate(
+    url: str,
+    redis_url: str,
+    documents: list[str],
+    workdir: Path,
+    trading: TradingFactory = trading_parts,
+) -> float:
+    """Documents per second from the first read until every entry is acknowledged (durable)."""
+    _empty_tables(url)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    append(client, prefix, documents, chunk=5_000)
+    settings = load_settings(
+        database_url=url, redis_url=redis_url, redis_prefix=prefix, state_dir=workdir / "state"
+    )
+    stopping = threading.Event()
+    with database_pool(settings, url) as pool:
+        letters = start_dead_letters(settings, redis_url)
+        root = build_root(
+            TreeContext(
+                settings=settings,
+                pool=pool,
+                redis_url=redis_url,
+                letters=letters,
+                stopping=stopping,
+                on_escalation=lambda error: stopping.set(),
+                version="bench",
+            ),
+            trading,
+        )
+        start = time.perf_counter()
+        root.start()
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not _drained(client, prefix):
+            if time.monotonic() > deadline or stopping.is_set():
+                raise RuntimeError("the ingress did not drain the stream")
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - start
+        stopping.set()
+        root.stop()
+        letters.stop()
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
+    client.close()
+    return len(documents) / elapsed
+
+
+def _drained(client: redis.Redis, prefix: str) -> bool:
+    for group in client.xinfo_groups(f"{prefix}:ingress"):
+        return group.get("lag") == 0 and group["pending"] == 0
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest")
+    parser.add_argument("--count", type=int, default=200_000, help="documents in the stream")
+    parser.add_argument("--portfolios", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
+    parser.add_argument("--sample", type=int, default=2_000, help="events for the old pattern")
+    parser.add_argument("--write", type=Path, help="also write the table (markdown) here")
+    args = parser.parse_args(argv)
+    mix = DocumentMix(seed=7, portfolios=args.portfolios, instruments=tuple(range(1000, 1100)))
+    documents = mix.build(
+        args.count, tick_share=0.1, event_share=0.05, invalid_share=0.0, duplicate_share=0.0
+    )
+    events = journal_events(documents)
+    with tempfile.TemporaryDirectory() as tmp, _servers(Path(tmp)) as (url, redis_url):
+        old = [old_pattern(url, events, args.sample)[0] for _ in range(args.repeat)]
+        limit = [copy_limit(url, events) for _ in range(args.repeat)]
+        ours = [alphap_rate(url, redis_url, documents, Path(tmp)) for _ in range(args.repeat)]
+    # Rates in journaled events per second, so the three rows compare like with like.
+    share = len(events) / len(documents)
+    rows = [
+        ("(a) old pattern: INSERT + COMMIT per event (sampled, extrapolated)", old),
+        ("alphap end to end (read, parse, journal, apply, ack)", [r * share for r in ours]),
+        ("(b) limit: binary COPY, 5,000 per transaction", limit),
+    ]
+    medians = {name: statistics.median(values) for name, values in rows}
+    ours_rate = medians[rows[1][0]]
+    lines = [
+        f"{args.count:,} documents ({len(events):,} journaled events, {args.portfolios:,} "
+        f"portfolios), {args.repeat} run(s) each, median events/s",
+        "",
+        "| method | events/s | alphap vs it |",
+        "|---|---:|---:|",
+    ]
+    for name, _ in rows:
+        lines.append(f"| {name} | {medians[name]:,.0f} | {ours_rate / medians[name]:.2f}x |")
+    lines += [
+        "",
+        f"alphap: {ours_rate / medians[rows[2][0]]:.0%} of the COPY limit, "
+        f"{ours_rate / medians[rows[0][0]]:.1f}x the old pattern; "
+        f"{statistics.median(ours) * 1:,.0f} documents/s end to end.",
+        f"Machine: {os.cpu_count()} cores, {platform.platform()}, "
+        f"{datetime.now(UTC):%Y-%m-%d}. Command: python -m bench.ingest "
+        f"--count {args.count} --repeat {args.repeat}.",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.write is not None:
+        args.write.write_text(table + "\n")
+    return 0
