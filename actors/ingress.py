@@ -81,6 +81,9 @@ class Holdings(Protocol):
     def holders(self, instrument_token: int) -> Iterable[Hashable]:
         """Keys of the portfolios holding `instrument_token` now."""
 
+    def add(self, key: Hashable, instrument_tokens: Iterable[int]) -> None:
+        """Record that `key` holds these instruments."""
+
 
 class KeyedTeller(Protocol):
     """The portfolios' keyed supervisor, as the ingress uses it."""

@@ -88,6 +88,9 @@ class Completion:
                 )
             elif isinstance(document, OrderFilled) and (outcome.inserted or batch.reapply):
                 key = PortfolioKey(document.broker_namespace, document.portfolio_id)
+                # Entered now, not when the portfolio gets to the fill, so a tick later in
+                # the stream reaches it too (queued behind the fill in its mailbox).
+                self.wiring.holdings.add(key, (document.instrument_token,))
                 self.wiring.portfolios.tell(
                     key,
                     ApplyFill(fill=document, journal_id=outcome.journal_id),

@@ -67,6 +67,7 @@ class StandInJournal(SupervisedActor):
 class Recorder:
     fills: dict[Hashable, list[int]] = field(default_factory=lambda: defaultdict(list))
     prices: dict[Hashable, list[str]] = field(default_factory=lambda: defaultdict(list))
+    received: dict[Hashable, list[str]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -79,8 +80,10 @@ class RecordingPortfolio(SupervisedActor):
         with self.recorder.lock:
             if isinstance(message, ApplyFill):
                 self.recorder.fills[self.key].append(message.journal_id)
+                self.recorder.received[self.key].append("fill")
             elif isinstance(message, UpdateLastPrice):
                 self.recorder.prices[self.key].append(str(message.last_price))
+                self.recorder.received[self.key].append(f"price {message.last_price}")
         return None
 
 
@@ -90,6 +93,12 @@ class StaticHoldings:
 
     def holders(self, instrument_token: int) -> Iterable[Hashable]:
         return list(self.by_token.get(instrument_token, ()))
+
+    def add(self, key: Hashable, instrument_tokens: Iterable[int]) -> None:
+        for token in instrument_tokens:
+            holders = self.by_token.setdefault(token, [])
+            if key not in holders:
+                holders.append(key)
 
 
 @dataclass

@@ -99,6 +99,20 @@ def test_ticks_reach_the_holders_in_stream_order(
     assert tree.recorder.prices[PortfolioKey("paper", "P0000")] == ["101.5", "99"]
 
 
+def test_a_tick_right_after_a_first_fill_reaches_the_new_holder_after_the_fill(
+    tree: Harness, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    key = PortfolioKey("paper", "NEW")
+    append(
+        redis_client,
+        redis_prefix,
+        [fill("NEW", instrument_token=738561), tick(738561, "2510"), tick(408065, "1")],
+    )
+    wait_for(lambda: tree.description()["acked"] == 3)
+    wait_for(lambda: len(tree.recorder.received[key]) == 2)
+    assert tree.recorder.received[key] == ["fill", "price 2510"]
+
+
 def test_fills_of_refused_strategies_are_dead_letters(
     database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
