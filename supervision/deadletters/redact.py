@@ -27,12 +27,22 @@ def redact_letter(letter: DeadLetter, redactor: Redactor) -> DeadLetter:
 
 
 def _redact_document(original: str, redactor: Redactor) -> str:
-    """Mask a raw document; JSON is redacted by key too, and rewritten only if it changed."""
+    """Mask a raw document; JSON is redacted by key too, and rewritten only if it changed.
+
+    Any text is accepted, hostile ingress documents included: JSON nested too deep
+    to walk is redacted as text, and a rewrite escapes what UTF-8 cannot hold (a
+    lone surrogate written as an escape), so the letter can always be stored.
+    """
     try:
         parsed: Any = json.loads(original)
-    except ValueError:
+        masked = redactor.value(parsed)
+        if masked == parsed:
+            return original
+        rewritten = json.dumps(masked, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError):
         return redactor.text(original)
-    masked = redactor.value(parsed)
-    if masked == parsed:
-        return original
-    return json.dumps(masked, separators=(",", ":"), ensure_ascii=False)
+    try:
+        rewritten.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(masked, separators=(",", ":"))
+    return rewritten

@@ -40,3 +40,22 @@ def test_redacting_twice_changes_nothing_more() -> None:
 def test_a_non_json_original_is_redacted_as_text() -> None:
     letter = DeadLetter(actor="a", message_type="m", original="dsn=redis://:pa55word@r:6379/0")
     assert redact_letter(letter, Redactor()).original == "dsn=redis://:***@r:6379/0"
+
+
+def test_json_nested_too_deep_to_walk_is_redacted_as_text() -> None:
+    for depth in (600, 5_000, 100_000):
+        original = "[" * depth + '"redis://:hunter22@r:6379/0"' + "]" * depth
+        clean = redact_letter(
+            DeadLetter(actor="a", message_type="m", original=original), Redactor()
+        )
+        assert clean.original == original.replace("hunter22", "***")
+        clean.model_dump_json()
+
+
+def test_a_rewritten_original_stays_storable_with_a_lone_surrogate_escape() -> None:
+    original = '{"note": "\\ud800", "password": "hunter22"}'
+    clean = redact_letter(DeadLetter(actor="a", message_type="m", original=original), Redactor())
+    assert clean.original is not None and "hunter22" not in clean.original
+    assert json.loads(clean.original) == {"note": "\ud800", "password": "***"}
+    assert DeadLetter.model_validate_json(clean.model_dump_json()) == clean
+    assert redact_letter(clean, Redactor()) == clean
