@@ -74,16 +74,21 @@ def unrealized(position: Position) -> Decimal:
     return (position.last_price - position.average_price) * position.quantity
 
 
+def plain(value: Decimal) -> str:
+    """A decimal in positional notation: 0.00000000, never 0E-8."""
+    return format(value, "f")
+
+
 def _summary(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "portfolio": str(PortfolioKey(snapshot.broker_namespace, snapshot.portfolio_id)),
         "broker_namespace": snapshot.broker_namespace,
         "portfolio_id": snapshot.portfolio_id,
         "strategy_id": snapshot.strategy_id,
-        "cash": str(snapshot.cash),
-        "total_realized_pnl": str(snapshot.total_realized_pnl),
-        "total_unrealized_pnl": str(snapshot.total_unrealized_pnl),
-        "total_pnl": str(snapshot.total_pnl),
+        "cash": plain(snapshot.cash),
+        "total_realized_pnl": plain(snapshot.total_realized_pnl),
+        "total_unrealized_pnl": plain(snapshot.total_unrealized_pnl),
+        "total_pnl": plain(snapshot.total_pnl),
         "positions": len(snapshot.positions),
         "open_positions": sum(1 for p in snapshot.positions.values() if p.quantity),
         "last_journal_id": snapshot.last_journal_id,
@@ -102,8 +107,8 @@ def run_list(settings: Settings, args: argparse.Namespace) -> int:
     rows = [
         [
             str(PortfolioKey(s.broker_namespace, s.portfolio_id)),
-            str(s.cash),
-            str(s.total_pnl),
+            plain(s.cash),
+            plain(s.total_pnl),
             str(len(s.positions)),
             s.snapshot_time.isoformat(timespec="seconds"),
         ]
@@ -137,8 +142,11 @@ def run_show(settings: Settings, args: argparse.Namespace) -> int:
                     {
                         "instrument_token": token,
                         "tradingsymbol": symbols.get(token),
-                        **position.model_dump(mode="json"),
-                        "unrealized_pnl": str(unrealized(position)),
+                        "quantity": position.quantity,
+                        "average_price": plain(position.average_price),
+                        "realized_pnl": plain(position.realized_pnl),
+                        "last_price": plain(position.last_price),
+                        "unrealized_pnl": plain(unrealized(position)),
                     }
                     for token, position in positions
                 ],
@@ -154,10 +162,10 @@ def run_show(settings: Settings, args: argparse.Namespace) -> int:
                 token,
                 symbols.get(token, ""),
                 str(p.quantity),
-                str(p.average_price),
-                str(p.realized_pnl),
-                str(p.last_price),
-                str(unrealized(p)),
+                plain(p.average_price),
+                plain(p.realized_pnl),
+                plain(p.last_price),
+                plain(unrealized(p)),
             ]
             for token, p in positions
         ]
@@ -165,8 +173,8 @@ def run_show(settings: Settings, args: argparse.Namespace) -> int:
     else:
         say("no positions")
     say(
-        f"cash {snapshot.cash}  realized {snapshot.total_realized_pnl}  "
-        f"unrealized {snapshot.total_unrealized_pnl}  total pnl {snapshot.total_pnl}"
+        f"cash {plain(snapshot.cash)}  realized {plain(snapshot.total_realized_pnl)}  "
+        f"unrealized {plain(snapshot.total_unrealized_pnl)}  total pnl {plain(snapshot.total_pnl)}"
     )
     return 0
 
