@@ -66,6 +66,12 @@ class RefreshInstruments(_Message):
     skip_invalid: bool = False
 
 
+class ChangeRefreshTime(_Message):
+    """Refresh daily at `refresh_at` (Asia/Kolkata) from now on (a reloaded setting)."""
+
+    refresh_at: time
+
+
 class GetInstrumentsStatus(_Message):
     """Reply with the InstrumentsStatus."""
 
@@ -165,7 +171,8 @@ class InstrumentsActor(SupervisedActor):
     `on_token_expired` is called when Kite refuses the stored token (wire it to
     tell the session actor ValidateSession); `on_outcome` receives the outcome
     of every scheduled run. Messages: LoadInstrumentsFile, RefreshInstruments
-    (both reply LoadOutcome), GetInstrumentsStatus (InstrumentsStatus).
+    (both reply LoadOutcome), GetInstrumentsStatus (InstrumentsStatus),
+    ChangeRefreshTime (None; ignored without a daily refresh).
     """
 
     def __init__(
@@ -225,6 +232,13 @@ class InstrumentsActor(SupervisedActor):
                 return self._refresh(skip_invalid=message.skip_invalid)
             if message.scheduled_by == self._instance:
                 return self._scheduled(message)
+            return None
+        if isinstance(message, ChangeRefreshTime):
+            if self._refresh_at is not None:
+                # A new incarnation number retires the pending timers of the old time.
+                self._refresh_at = message.refresh_at
+                self._instance = next_incarnation()
+                self._schedule_daily()
             return None
         raise TypeError(f"instruments actor cannot handle {type(message).__name__}")
 

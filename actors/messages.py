@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from actors.documents import OrderFilled
 from persistence.repositories.events import AppendResult, Event
@@ -75,3 +75,9 @@ class PersistSnapshot(_Message):
 
 class FlushSnapshots(_Message):
     """Write the snapshots of every portfolio changed since the last flush."""
+
+
+class ChangeSnapshotInterval(_Message):
+    """Flush every `interval` seconds from now on (a reloaded ALPHAP_SNAPSHOT_INTERVAL_SECONDS)."""
+
+    interval: float = Field(gt=0)

@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 import structlog
-from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 
 from actors.errors import KiteError, LoginRequired
 from actors.kite import DEFAULT_TIMEOUT_S, KiteGateway, RetryPolicy
@@ -98,6 +98,12 @@ class SweepExpiredSessions(_Message):
     scheduled_by: int | None = None
 
 
+class ChangeSweepInterval(_Message):
+    """Sweep every `sweep_seconds` from now on (a reloaded ALPHAP_SESSION_SWEEP_SECONDS)."""
+
+    sweep_seconds: float = Field(gt=0)
+
+
 class GetSessionStatus(_Message):
     """Reply with the SessionStatus (for the console); never includes a token."""
 
@@ -167,7 +173,8 @@ class SessionActor(SupervisedActor):
     saved). `myself`: returns this actor's own handle, for the sweep every
     `sweep_seconds`; None disables the schedule. Messages: CompleteLogin,
     ValidateSession, SweepExpiredSessions, GetSessionStatus (each replies with a
-    SessionStatus, the sweep with the number of sessions deactivated).
+    SessionStatus, the sweep with the number of sessions deactivated),
+    ChangeSweepInterval (None).
     """
 
     def __init__(
@@ -252,6 +259,15 @@ class SessionActor(SupervisedActor):
                     return 0
                 self._timers.later(self._sweep_seconds, message)
             return self._sweep()
+        if isinstance(message, ChangeSweepInterval):
+            # A new incarnation number retires the pending timer of the old interval.
+            self._sweep_seconds = message.sweep_seconds
+            self._instance = next_incarnation()
+            self._timers.later(
+                self._sweep_seconds, SweepExpiredSessions(scheduled_by=self._instance)
+            )
+            log.info("session_sweep_interval_changed", sweep_seconds=message.sweep_seconds)
+            return None
         raise TypeError(f"session actor cannot handle {type(message).__name__}")
 
     def _complete_login(self, request_token: SecretStr) -> SessionStatus:

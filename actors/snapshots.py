@@ -16,14 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import structlog
 
-from actors.messages import FlushSnapshots
+from actors.messages import ChangeSnapshotInterval, FlushSnapshots
 from actors.portfolio_state import PortfolioState
 from actors.schedule import SelfTimers, Teller, retry_delay
 from persistence.pool import Pool
@@ -161,6 +161,11 @@ class SnapshotWriter(SupervisedActor):
             if time.monotonic() >= self.next_due:
                 self._schedule(self.config.interval)
             return self.flush()
+        if isinstance(message, ChangeSnapshotInterval):
+            self.config = replace(self.config, interval=message.interval)
+            self._schedule(message.interval)
+            log.info("snapshot_interval_changed", interval=message.interval)
+            return None
         raise TypeError(f"snapshot writer cannot handle {type(message).__name__}")
 
     def on_stop(self) -> None:

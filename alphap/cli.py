@@ -14,7 +14,7 @@ import structlog
 
 from alphap import __version__
 from alphap.commands import COMMAND_MODULES
-from alphap.errors import AlphapError
+from alphap.errors import AlphapError, SettingsError
 from alphap.logs import configure_logging
 from alphap.settings import load_settings
 from supervision.redaction import DEFAULT_REDACTOR
@@ -39,6 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         DEFAULT_REDACTOR.register(settings.secret_values())
         configure_logging(settings.log_level, settings.log_format)
         status: int = args.handler(settings, args)
+    except SettingsError as exc:
+        # A daemon command says why in its log (the journal), with its own exit status.
+        settings_failed = getattr(args, "settings_failed", None)
+        if settings_failed is not None:
+            return int(settings_failed(exc))
+        sys.stderr.write(f"alphap: {DEFAULT_REDACTOR.text(str(exc))}\n")
+        return 2
     except AlphapError as exc:
         sys.stderr.write(f"alphap: {DEFAULT_REDACTOR.text(str(exc))}\n")
         return 2

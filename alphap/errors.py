@@ -8,6 +8,10 @@ class AlphapError(Exception):
 class SettingsError(AlphapError):
     """The settings are invalid; the message names the setting and the problem."""
 
+    def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
 
 class EmbeddedServerError(AlphapError):
     """An embedded PostgreSQL or Redis server could not be started or stopped."""

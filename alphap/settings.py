@@ -83,7 +83,12 @@ class Settings(BaseSettings):
     strategy_refresh_seconds: float = Field(default=30.0, gt=0)
     events_retention: str = Field(default="90d", pattern=r"^\s*\d+\s*[hdwHDW]\s*$")
     events_prune_interval_seconds: float = Field(default=3600.0, gt=0)
-    shutdown_timeout_seconds: float = Field(default=60.0, gt=0)
+    shutdown_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="graceful stop bound; keep below the unit's TimeoutStopSec"
+    )
+    db_startup_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="how long `alphap run` waits for the database at start"
+    )
     journal_max_batch: int = Field(default=1000, ge=1, description="events per group commit")
     journal_max_delay_ms: float = Field(
         default=5.0, gt=0, description="longest wait before a group commit"
@@ -139,8 +144,11 @@ def load_settings(**overrides: Any) -> Settings:
             **overrides,
         )
     except ValidationError as exc:
-        problems = []
+        problems, fields = [], []
         for error in exc.errors():
             name = "ALPHAP_" + "_".join(str(part) for part in error["loc"]).upper()
             problems.append(f"setting {name}: {error['msg']}")
-        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+            fields.append(str(error["loc"][0]) if error["loc"] else "")
+        raise SettingsError(
+            "invalid settings:\n  " + "\n  ".join(problems), tuple(fields)
+        ) from None

@@ -1,7 +1,9 @@
 """The trading children of the daemon's tree, in ARCHITECTURE.md's start order.
 
 journal -> session -> instruments -> portfolios -> snapshots; alphap.tree adds
-the ingress after them. Portfolios recover in bulk at start (one warm start for
+the ingress after them. The schedules (session sweep, instrument refresh,
+snapshot interval) come from the live settings, so a restarted actor keeps a
+value reloaded by SIGHUP. Portfolios recover in bulk at start (one warm start for
 every snapshotted portfolio), and those holding instruments are entered in the
 holdings index at once, so a tick reaches them (and activates them) after a
 restart as it did before it, not only once a fill has woken them.
@@ -10,6 +12,7 @@ restart as it did before it, not only once a fill has woken them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time
 
 from actors.holdings import HoldingsIndex
 from actors.instruments import InstrumentsActor
@@ -40,6 +43,10 @@ def trading_parts(context: TreeContext, root: RootRef) -> TradingParts:
     )
     cipher = token_cipher(settings)
     kite = kite_access(settings)
+
+    def refresh_at() -> time | None:
+        return refresh_time(context.current()) if kite is not None else None
+
     journal = JournalConfig(
         max_batch=settings.journal_max_batch, max_delay_ms=settings.journal_max_delay_ms
     )
@@ -53,7 +60,7 @@ def trading_parts(context: TreeContext, root: RootRef) -> TradingParts:
                 kite,
                 access_token=settings.kite_access_token,
                 myself=myself("session"),
-                sweep_seconds=settings.session_sweep_seconds,
+                sweep_seconds=context.current().session_sweep_seconds,
             ),
         ),
         ChildSpec(
@@ -62,7 +69,7 @@ def trading_parts(context: TreeContext, root: RootRef) -> TradingParts:
                 pool,
                 cipher,
                 kite,
-                refresh_at=refresh_time(settings) if kite is not None else None,
+                refresh_at=refresh_at(),
                 myself=myself("instruments"),
                 # A refused token seen here is news for the session's owner: it re-checks.
                 on_token_expired=lambda: root("session").tell(ValidateSession()),
@@ -83,7 +90,7 @@ def trading_parts(context: TreeContext, root: RootRef) -> TradingParts:
             lambda: SnapshotWriter(
                 pool,
                 dirty,
-                SnapshotWriterConfig(interval=settings.snapshot_interval_seconds),
+                SnapshotWriterConfig(interval=context.current().snapshot_interval_seconds),
                 myself("snapshots"),
             ),
         ),

@@ -44,9 +44,30 @@ RootRef = Callable[[str], ActorHandle]
 """The running root's handle of a child by name (children use it to reach their siblings)."""
 
 
+class LiveSettings:
+    """The settings of a running daemon, replaced whole by a reload (SIGHUP).
+
+    Factories read `current` each time they build an actor, so an actor that a
+    supervisor restarts after a reload starts with the reloaded values.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Settings:
+        with self._lock:
+            return self._settings
+
+    def replace(self, settings: Settings) -> None:
+        with self._lock:
+            self._settings = settings
+
+
 @dataclass(frozen=True)
 class TreeContext:
-    """What the tree is built from."""
+    """What the tree is built from; `live` (when given) holds the reloadable settings."""
 
     settings: Settings
     pool: Pool
@@ -55,6 +76,11 @@ class TreeContext:
     stopping: threading.Event
     on_escalation: Callable[[Escalated], None]
     version: str
+    live: LiveSettings | None = None
+
+    def current(self) -> Settings:
+        """The settings as last reloaded (the start-up ones without `live`)."""
+        return self.live.current if self.live is not None else self.settings
 
 
 def ingress_config(settings: Settings, version: str) -> IngressConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from alphap.daemon import run_daemon
+from alphap.daemon import run_daemon, settings_failed
 from alphap.settings import Settings
 from alphap.trading import trading_parts
 
@@ -16,14 +16,17 @@ def register(subparsers: Any) -> None:
         help="run the daemon in the foreground",
         description=(
             "Start the supervision tree and process the ingress stream until SIGTERM or "
-            "SIGINT (a second signal stops at once). Refuses to start unless the database "
-            "schema is at head."
+            "SIGINT (a second signal stops at once); SIGHUP reloads the log level and the "
+            "schedules, SIGUSR1 logs every thread's stack. Refuses to start unless the "
+            "database schema is at head. Exit status: 0 after a graceful stop, 1 root "
+            "escalation, 69 database unreachable, 75 stop timeout, 78 invalid settings or "
+            "schema not at head, 130 second signal (deploy/README.md)."
         ),
     )
     run.add_argument(
         "--migrate", action="store_true", help="upgrade the database schema to head first"
     )
-    run.set_defaults(handler=run_command)
+    run.set_defaults(handler=run_command, settings_failed=settings_failed)
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
