@@ -13,6 +13,7 @@ documents directly. Error messages never repeat the offending value.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any, Literal
@@ -30,6 +31,10 @@ _MAX_DECIMAL_TEXT = 64
 _MAX_TIMESTAMP_TEXT = 64
 _MONEY_LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS
 _MONEY_STEP = Decimal(1).scaleb(-MONEY_PLACES)
+# A number as JSON and other parsers write it: Python's Decimal alone would also
+# take spaces, underscores and non-ASCII digits (fullwidth, Arabic-Indic), which no
+# producer means and another parser would read differently or refuse.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _to_decimal(value: Any) -> Decimal:
@@ -38,6 +43,8 @@ def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, str):
         if len(value) > _MAX_DECIMAL_TEXT:
             raise ValueError(f"decimal text longer than {_MAX_DECIMAL_TEXT} characters")
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise ValueError("not a decimal number")
         try:
             value = Decimal(value)
         except InvalidOperation:
