@@ -9,7 +9,7 @@ added meanwhile is never touched, and nothing is ever deleted wholesale.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias, overload
 
@@ -37,6 +37,7 @@ log = structlog.get_logger(__name__)
 TRIM_BUDGET_PER_ADD = 100
 CLEANUP_BATCH = 1_000
 REMOVE_BATCH = 500
+READ_BATCH = 500
 # A 'requeuing' claim older than this is taken to belong to a requeue that
 # crashed after its put and before removing the letter.
 DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=5)
@@ -171,13 +172,31 @@ class DeadLetterRegistry:
         self, where: LetterFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> Sequence[DeadLetter]:
         """The letters matching `where`, newest first (`limit`/`offset` page through them)."""
-        ids = self.get_ids(where, limit=limit, offset=offset)
-        if not ids:
+        found = self.get_many(self.get_ids(where, limit=limit, offset=offset))
+        return [letter for letter in found if letter is not None]
+
+    def get_many(self, letter_ids: Sequence[str]) -> Sequence[DeadLetter | None]:
+        """The letters with these ids, in the same order; None where a letter is gone."""
+        if not letter_ids:
             return []
         pipe = self.client.pipeline(transaction=False)
-        for letter_id in ids:
+        for letter_id in letter_ids:
             pipe.hget(self.keys.letter(letter_id), "data")
-        return [DeadLetter.model_validate_json(d) for d in pipe.execute() if d is not None]
+        return [None if d is None else DeadLetter.model_validate_json(d) for d in pipe.execute()]
+
+    def scan(
+        self, where: LetterFilter | None = None, *, batch: int = READ_BATCH
+    ) -> Iterator[DeadLetter]:
+        """Every letter matching `where` now, oldest first, read `batch` at a time.
+
+        The ids are selected once, up front: letters added meanwhile are not
+        visited, letters removed meanwhile are left out.
+        """
+        ids = list(reversed(self.get_ids(where)))
+        for start in range(0, len(ids), batch):
+            for letter in self.get_many(ids[start : start + batch]):
+                if letter is not None:
+                    yield letter
 
     def count(self, where: LetterFilter | None = None) -> int:
         """How many letters match `where`."""
@@ -210,12 +229,21 @@ class DeadLetterRegistry:
 
         `where` is required: `LetterFilter()` (all letters) must be asked for explicitly.
         """
-        ids = self.get_ids(where)
+        removed = self.purge_ids(self.get_ids(where))
+        log.info("dead_letters_purged", filter=where.model_dump(mode="json"), removed=removed)
+        return removed
+
+    def purge_ids(self, letter_ids: Iterable[str]) -> int:
+        """Delete exactly these letters (ids already gone are ignored); returns how many went.
+
+        For a selection an operator has seen and confirmed: whatever arrives
+        meanwhile, only these ids are touched.
+        """
+        ids = list(letter_ids)
         removed = 0
         for start in range(0, len(ids), REMOVE_BATCH):
             batch = ids[start : start + REMOVE_BATCH]
             removed += int(self._remove(args=[self.keys.base, repr(self._now_score()), *batch]))
-        log.info("dead_letters_purged", filter=where.model_dump(mode="json"), removed=removed)
         return removed
 
     def requeue(self, letter_id: str, target: Requeuer) -> bool:
@@ -245,10 +273,26 @@ class DeadLetterRegistry:
 
         A failed put keeps its letter and is reported; the others go on.
         """
+        report = self.requeue_ids(reversed(self.get_ids(where)), target)
+        log.info(
+            "dead_letters_requeued",
+            filter=where.model_dump(mode="json"),
+            requeued=len(report.requeued),
+            skipped=len(report.skipped),
+            failed=len(report.failed),
+        )
+        return report
+
+    def requeue_ids(self, letter_ids: Iterable[str], target: Requeuer) -> RequeueReport:
+        """Requeue exactly these letters, in the order given, each as `requeue` does.
+
+        A failed put keeps its letter and is reported; the others go on. A
+        redis.RedisError (the registry's or the target's) stops the run and propagates.
+        """
         requeued: list[str] = []
         skipped: list[str] = []
         failed: dict[str, str] = {}
-        for letter_id in reversed(self.get_ids(where)):
+        for letter_id in letter_ids:
             try:
                 done = self.requeue(letter_id, target)
             except redis.RedisError:
@@ -257,13 +301,6 @@ class DeadLetterRegistry:
                 failed[letter_id] = self.redactor.text(f"{type(exc).__name__}: {exc}")
                 continue
             (requeued if done else skipped).append(letter_id)
-        log.info(
-            "dead_letters_requeued",
-            filter=where.model_dump(mode="json"),
-            requeued=len(requeued),
-            skipped=len(skipped),
-            failed=len(failed),
-        )
         return RequeueReport(requeued=tuple(requeued), skipped=tuple(skipped), failed=failed)
 
     def cleanup(self) -> int:
