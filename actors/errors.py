@@ -43,3 +43,7 @@ class JournalRefusedError(ActorsError):
 
 class JournalUnavailableError(ActorsError):
     """The journal stopped before the database took a buffered request (it was not committed)."""
+
+
+class ReplayRefusedError(ActorsError):
+    """A dead letter cannot go back onto the ingress stream (no original, or Redis refused it)."""
