@@ -23,9 +23,14 @@ class ServerUrls:
 
 
 @contextlib.contextmanager
-def server_urls(settings: Settings, *, need_redis: bool = True) -> Iterator[ServerUrls]:
-    """Yield the URLs to use, starting embedded servers for those not configured."""
-    want_pg = settings.database_url is None
+def server_urls(
+    settings: Settings, *, need_redis: bool = True, need_database: bool = True
+) -> Iterator[ServerUrls]:
+    """Yield the URLs to use, starting embedded servers for those not configured.
+
+    A server not needed is not started; its URL is "" unless configured.
+    """
+    want_pg = need_database and settings.database_url is None
     want_redis = need_redis and settings.redis_url is None
     with embedded_servers(settings.state_dir, postgres=want_pg, redis=want_redis) as (pg, rd):
         if want_pg or want_redis:

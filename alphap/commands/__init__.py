@@ -2,6 +2,15 @@
 
 from types import ModuleType
 
-from alphap.commands import db, events, instruments, keys, login, portfolio, run
+from alphap.commands import db, dlq, events, instruments, keys, login, portfolio, run
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (db, keys, login, run, events, instruments, portfolio)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    db,
+    keys,
+    login,
+    run,
+    events,
+    instruments,
+    portfolio,
+    dlq,
+)
