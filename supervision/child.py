@@ -67,6 +67,7 @@ class ActorChild:
         self.restart_pending: object | None = None
         self.passivating = False
         self.waiting = False
+        self.restart_requested = False
         self.last_active = time.time()
 
     def build(self) -> SupervisedActor:
@@ -86,6 +87,7 @@ class ActorChild:
     def start(self) -> None:
         """Start a new incarnation (supervisor thread only; the previous one has exited)."""
         self.generation += 1
+        self.restart_requested = False
         self.last_active = time.time()
         self.mailbox.parked = False
         self.stats.state = ActorState.STARTING
@@ -124,6 +126,17 @@ class ActorChild:
             envelope.fail(ActorStopped(f"{self.name} stopped before handling the message"))
         if left:
             log.warning("mailbox_discarded", actor=self.name, messages=len(left))
+
+    def request_stop(self) -> bool:
+        """Ask the incarnation to end after its current message, without waiting."""
+        host = self.host
+        if host is None or host.done.is_set():
+            return False
+        try:
+            host.actor_ref.stop(block=False)
+        except pykka.ActorDeadError:
+            return False
+        return True
 
     def ping(self) -> pykka.Future[Any] | None:
         """Ask the incarnation for a pong through the priority lane; None if there is none."""

@@ -180,6 +180,9 @@ class SupervisorCore:
         if generation != child.generation or self._stopping or child.restart_pending:
             return
         if reason == ExitReason.STOPPED:
+            if getattr(child, "restart_requested", False):
+                child.stats.restarts += 1
+                self._start_child(child)
             return
         if reason == ExitReason.PASSIVATED:
             self._on_passivated(child)
@@ -259,6 +262,47 @@ class SupervisorCore:
 
     def _children_in_order(self) -> Sequence[Any]:
         raise NotImplementedError
+
+    # Operator actions (any thread), for the console
+
+    def locate(self, name: str) -> tuple[SupervisorCore, Any] | None:
+        """The supervisor owning the child called `name` (here or in a subtree), and the child."""
+        for child in self._children_in_order():
+            if child.name == name:
+                return self, child
+            nested = getattr(child, "supervisor", None)
+            if isinstance(nested, SupervisorCore):
+                found = nested.locate(name)
+                if found is not None:
+                    return found
+        return None
+
+    def restart_child(self, name: str, timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS) -> int:
+        """Replace the child `name` with a fresh incarnation; returns its restart count before.
+
+        An operator's restart: the current incarnation ends after the message it is
+        handling (a hung one only once it returns), its mailbox is kept for the next
+        one, and the restart counts in the child's `restarts`, not against intensity.
+        A child that is already restarting or is not running is started at once.
+        """
+        return int(self._call(lambda: self._restart_by_operator(name), timeout))
+
+    def _restart_by_operator(self, name: str) -> int:
+        child = next((c for c in self._children_in_order() if c.name == name), None)
+        if child is None:
+            raise KeyError(f"{self.name} has no child named {name!r}")
+        if self._stopping or self.state is not ActorState.RUNNING:
+            raise ActorStopped(f"supervisor {self.name} is not running")
+        before: int = child.stats.restarts
+        if not isinstance(child, ActorChild):
+            child.stats.restarts += 1
+            self._start_child(child)
+        elif child.request_stop():
+            child.restart_requested = True
+        elif not child.restart_pending:
+            child.stats.restarts += 1
+            self._activate(child)
+        return before
 
     # Lifecycle (any thread)
 

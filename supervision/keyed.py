@@ -244,6 +244,24 @@ class KeyedSupervisor(SupervisorCore):
             for child in self._children.values():
                 child.faults = faults
 
+    def passivate_child(self, name: str, timeout: float = 10.0) -> bool:
+        """Ask the live actor called `name` to passivate now; False if it has no thread.
+
+        It passivates only with an empty mailbox (as an idle one would); wait for
+        state `passivated` with `wait_until`.
+        """
+        child = next((c for c in self._children_in_order() if c.name == name), None)
+        if child is None:
+            raise KeyError(f"{self.name} has no actor named {name!r}")
+
+        def step() -> bool:
+            if child.host is None or not child.running() or child.restart_pending:
+                return False
+            self._passivate(child)
+            return bool(child.passivating)
+
+        return bool(self._call(step, timeout))
+
     def live_count(self) -> int:
         """Keys that have a thread now (including ones starting or stopping)."""
         return len(self._live)
