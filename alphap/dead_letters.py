@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -177,3 +178,46 @@ def stats_lines(stats: DeadLetterStats) -> list[str]:
         lines.append(title)
         lines += [f"  {(name or '-').ljust(width)}  {n}" for name, n in ordered]
     return lines
+
+
+@dataclass
+class ReplayResult:
+    """What `alphap dlq replay` did to each letter asked for (ids -> ingress entry ids)."""
+
+    already: dict[str, str]
+    missing: list[str]
+    unreplayable: list[str]
+    replayed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(value) for name, value in vars(self).items()}
+
+    def ok(self) -> bool:
+        """True when every letter asked for is now on the stream (skipped ones are someone's)."""
+        return not (self.missing or self.unreplayable or self.failed)
+
+    def to_json(self, where: dict[str, Any] | None, selected: int) -> dict[str, Any]:
+        return {
+            "action": "replay",
+            "filter": where,
+            "selected": selected,
+            "replayed": self.replayed,
+            "already_replayed": self.already,
+            "not_replayable": self.unreplayable,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "missing": self.missing,
+        }
+
+    def lines(self) -> list[str]:
+        """One line per letter: replayed, or why not."""
+        return [
+            *(f"replayed {i} as ingress entry {e}" for i, e in self.replayed.items()),
+            *(f"{i}: already replayed as ingress entry {e}" for i, e in self.already.items()),
+            *(f"{i}: cannot be replayed: it keeps no original document" for i in self.unreplayable),
+            *(f"{i}: not replayed, the letter is kept: {err}" for i, err in self.failed.items()),
+            *(f"{i}: skipped: gone or being replayed by someone else" for i in self.skipped),
+            *(f"{i}: no such dead letter" for i in self.missing),
+        ]

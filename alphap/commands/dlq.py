@@ -221,19 +221,26 @@ class Selection:
     missing: list[str] = field(default_factory=list)
 
 
-def _select(registry: DeadLetterRegistry, args: argparse.Namespace, verb: str) -> Selection:
+def _check_selection(args: argparse.Namespace, verb: str) -> LetterFilter | None:
+    """The filter of `--all` (None when ids are given); AlphapError for a contradictory ask."""
     filtered = any(getattr(args, name) is not None for name in ("actor", "error", "since", "until"))
     if args.all and args.ids:
         raise AlphapError(f"give letter ids or --all, not both: `alphap dlq {verb} --help`")
     if args.all:
-        where = _where(args)
-        ids = list(reversed(registry.get_ids(where)))
-        letters = [letter for letter in registry.get_many(ids) if letter is not None]
-        return Selection(letters, view.describe(where), where)
+        return _where(args)
     if filtered:
         raise AlphapError(f"filters select letters only with --all: `alphap dlq {verb} --all ...`")
     if not args.ids:
         raise AlphapError(f"give the ids of the letters to {verb}, or --all with filters")
+    return None
+
+
+def _select(registry: DeadLetterRegistry, args: argparse.Namespace, verb: str) -> Selection:
+    where = _check_selection(args, verb)
+    if where is not None:
+        ids = list(reversed(registry.get_ids(where)))
+        letters = [letter for letter in registry.get_many(ids) if letter is not None]
+        return Selection(letters, view.describe(where), where)
     ids = list(dict.fromkeys(args.ids))
     found = registry.get_many(ids)
     letters = [letter for letter in found if letter is not None]
@@ -275,67 +282,13 @@ def _preview(args: argparse.Namespace, headline: str, selection: Selection) -> N
         _tell(args, f"  ... and {len(letters) - _SHOWN_IN_PREVIEW} more")
 
 
-@dataclass
-class ReplayResult:
-    """What a replay did to each selected letter."""
-
-    already: dict[str, str]
-    missing: list[str]
-    unreplayable: list[str]
-    replayed: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {name: len(value) for name, value in vars(self).items()}
-
-    def ok(self) -> bool:
-        return not (self.missing or self.unreplayable or self.failed)
-
-    def finish(self, args: argparse.Namespace, selection: Selection) -> int:
-        if args.json:
-            emit_json(
-                {
-                    "action": "replay",
-                    "filter": None
-                    if selection.where is None
-                    else view.filter_json(selection.where),
-                    "selected": len(selection.letters),
-                    "replayed": self.replayed,
-                    "already_replayed": self.already,
-                    "not_replayable": self.unreplayable,
-                    "failed": self.failed,
-                    "skipped": self.skipped,
-                    "missing": self.missing,
-                }
-            )
-            return 0 if self.ok() else 1
-        for letter_id, entry in self.replayed.items():
-            say(f"replayed {letter_id} as ingress entry {entry}")
-        for letter_id, entry in self.already.items():
-            say(f"{letter_id}: already replayed as ingress entry {entry}")
-        for letter_id in self.unreplayable:
-            say(f"{letter_id}: cannot be replayed: it keeps no original document")
-        for letter_id, error in self.failed.items():
-            say(f"{letter_id}: not replayed, the letter is kept: {error}")
-        for letter_id in self.skipped:
-            say(f"{letter_id}: skipped: gone or being replayed by someone else")
-        for letter_id in self.missing:
-            say(f"{letter_id}: no such dead letter")
-        if not selection.letters and not selection.missing:
-            say(f"no dead letters {selection.described}")
-        else:
-            asked = len(selection.letters) + len(selection.missing)
-            say(f"replayed {len(self.replayed)} of {asked}")
-        return 0 if self.ok() else 1
-
-
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
+    _check_selection(args, "replay")
     with _registry(settings) as (registry, client):
         selection = _select(registry, args, "replay")
         requeuer = IngressRequeuer(client, settings.redis_prefix)
         earlier = {i: requeuer.replayed_as(i) for i in selection.missing}
-        result = ReplayResult(
+        result = view.ReplayResult(
             already={i: e for i, e in earlier.items() if e is not None},
             missing=[i for i, e in earlier.items() if e is None],
             unreplayable=[letter.id for letter in selection.letters if not replayable(letter)],
@@ -359,10 +312,22 @@ def run_replay(settings: Settings, args: argparse.Namespace) -> int:
             result.failed = dict(report.failed)
             result.skipped = list(report.skipped)
             log.info("dead_letters_replayed", **result.counts())
-    return result.finish(args, selection)
+    where = None if selection.where is None else view.filter_json(selection.where)
+    if args.json:
+        emit_json(result.to_json(where, len(selection.letters)))
+    else:
+        for line in result.lines():
+            say(line)
+        if not selection.letters and not selection.missing:
+            say(f"no dead letters {selection.described}")
+        else:
+            asked = len(selection.letters) + len(selection.missing)
+            say(f"replayed {len(result.replayed)} of {asked}")
+    return 0 if result.ok() else 1
 
 
 def run_purge(settings: Settings, args: argparse.Namespace) -> int:
+    _check_selection(args, "purge")
     with _registry(settings) as (registry, _):
         selection = _select(registry, args, "purge")
         ids = [letter.id for letter in selection.letters]
