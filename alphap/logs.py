@@ -1,7 +1,10 @@
 """structlog configuration: JSON lines for journald, readable lines on a terminal.
 
 Every event passes through the redactor before it is rendered, so a secret that
-reaches a log call by mistake is still never written.
+reaches a log call by mistake is still never written. Records of the libraries'
+standard-library loggers (psycopg_pool, kiteconnect, urllib3, alembic) take the
+same path: left to logging's last-resort handler they would reach stderr
+unredacted (a pool warning quotes libpq's error, which can quote a password).
 """
 
 from __future__ import annotations
@@ -23,6 +26,28 @@ def redact_processor(redactor: Redactor = DEFAULT_REDACTOR) -> structlog.types.P
         return redactor.mapping(event_dict)
 
     return redact
+
+
+class _StdlibBridge(logging.Handler):
+    """Hands standard-library log records to structlog, hence to the redactor."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            structlog.get_logger(record.name).log(
+                record.levelno,
+                record.getMessage(),
+                logger=record.name,
+                exc_info=record.exc_info or False,
+            )
+        except Exception:  # logging must never raise into the caller
+            self.handleError(record)
+
+
+def _bridge_stdlib_logging() -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StdlibBridge)]:
+        root.removeHandler(handler)
+    root.addHandler(_StdlibBridge())
 
 
 def configure_logging(
@@ -53,3 +78,4 @@ def configure_logging(
         logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    _bridge_stdlib_logging()

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alphap.errors import SettingsError
+from supervision.redaction import connection_passwords
 
 KITE_API_ROOT = "https://api.kite.trade"
 
@@ -130,6 +131,9 @@ class Settings(BaseSettings):
         values = [s.get_secret_value() for s in secrets if s is not None]
         if self.token_keys is not None:
             values.extend(k.strip() for k in self.token_keys.get_secret_value().split(","))
+        for url in (self.database_url, self.redis_url):
+            if url is not None:
+                values.extend(connection_passwords(url.get_secret_value()))
         return [v for v in values if v]
 
 

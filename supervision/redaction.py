@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 MASK = "***"
 
@@ -108,6 +109,31 @@ def is_secret_key(key: str) -> bool:
     if lowered in ("token", "key"):
         return False
     return any(part in lowered for part in SECRET_KEY_PARTS)
+
+
+_URL_AUTHORITY = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://(?P<authority>[^/?#]*)")
+_KEYWORD_PASSWORD = re.compile(r"(?i)\b(?:password|passwd)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)")
+
+
+def connection_passwords(conninfo: str) -> list[str]:
+    """The passwords in a URL or libpq keyword conninfo, raw and percent-decoded.
+
+    Tolerant of malformed input on purpose: libpq quotes the offending part of a
+    conninfo it cannot parse (a bad percent-escape, a space), which may be the
+    password, and no pattern recognises it there; registering it does.
+    """
+    found = []
+    for match in _URL_AUTHORITY.finditer(conninfo):
+        userinfo, at, _ = match["authority"].rpartition("@")
+        if at and ":" in userinfo:
+            found.append(userinfo.partition(":")[2])
+    for match in _KEYWORD_PASSWORD.finditer(conninfo):
+        value = match.group(1)
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        found.append(value)
+    decoded = [unquote(value) for value in found]
+    return [value for value in dict.fromkeys(found + decoded) if value]
 
 
 DEFAULT_REDACTOR = Redactor()
