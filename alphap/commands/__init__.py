@@ -2,13 +2,14 @@
 
 from types import ModuleType
 
-from alphap.commands import db, dlq, events, instruments, keys, login, portfolio, run
+from alphap.commands import db, demo, dlq, events, instruments, keys, login, portfolio, run
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     db,
     keys,
     login,
     run,
+    demo,
     events,
     instruments,
     portfolio,
