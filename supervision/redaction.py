@@ -34,9 +34,10 @@ SECRET_KEY_PARTS = (
 )
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # scheme://user:password@host -> scheme://user:***@host
+    # scheme://user:password@host -> scheme://user:***@host. The scheme's length is
+    # bounded: unbounded, a long run of letters (a hostile document) costs quadratic time.
     (
-        re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]+(?=@)"),
+        re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^:/@\s]*:)[^@\s/]+(?=@)"),
         r"\g<head>" + MASK,
     ),
     # password=... in libpq keyword DSNs and query strings
