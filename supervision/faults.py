@@ -51,7 +51,7 @@ class FaultPlan:
 
     def __init__(self, seed: int = 0) -> None:
         # Reproducible drills need a seeded generator, not a secure one.
-        self._random = random.Random(seed)  # noqa: S311
+        self._random = random.Random(seed)  # noqa: S311 - seeded fault schedule, not security
         self._lock = threading.Condition()
         self._rules: dict[str, list[FaultRule]] = {}
         self._seen: dict[tuple[str, Hashable | None], int] = {}

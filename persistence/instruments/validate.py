@@ -85,7 +85,7 @@ _PROBLEMS = (
 )
 
 _DUPLICATES = (
-    "SELECT array_agg(ordinal ORDER BY ordinal), array_agg(line ORDER BY ordinal)"  # noqa: S608
+    "SELECT array_agg(ordinal ORDER BY ordinal), array_agg(line ORDER BY ordinal)"  # noqa: S608 - constants only
     f" FROM {TEXT_STAGE} WHERE pg_input_is_valid(instrument_token, 'bigint')"
     " GROUP BY CASE WHEN pg_input_is_valid(instrument_token, 'bigint')"
     " THEN instrument_token::bigint END HAVING count(*) > 1"

@@ -30,7 +30,7 @@ from tests.integration.supervision.letters import make_letter
 TIMEOUT = 30
 PREFIX = "alphap-test"
 # A fake secret, to prove the spill file holds it masked.
-SECRET_DSN = "postgresql://alphap:hunter2-secret@db/alphap"  # noqa: S105
+SECRET_DSN = "postgresql://alphap:hunter2-secret@db/alphap"  # noqa: S105 - a fake secret
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_secret_keys_and_known_values_and_shapes_are_masked() -> None:
     fernet_key = "q6fOUH8oQ0R9Xw2mNrbQ8l0g1Vd6bZcR8YHq3dQKx9M="
     event = _redacted(
         redactor,
-        access_token="abc123token",  # noqa: S106
+        access_token="abc123token",  # noqa: S106 - a fake secret to mask
         nested={"request_token": "rq-1", "ok": "fine"},
         message="calling with s3cr3t-api-secret now",
         dsn="postgresql://alice:hunter22@db.example:5432/alphap",
