@@ -36,6 +36,7 @@ from actors.instruments import ChangeRefreshTime
 from actors.messages import ChangeSnapshotInterval
 from actors.session import ChangeSweepInterval
 from alphap import __version__
+from alphap.console import start_console
 from alphap.database import database_pool, wait_for_database
 from alphap.errors import AlphapError, SettingsError
 from alphap.kite import refresh_time
@@ -275,6 +276,7 @@ class Daemon:
         root = build_root(context, self.trading)
         started = time.monotonic()
         root.start()
+        console = start_console(self.settings, root, context.redis_url)
         self._pruner = PeriodicTask(
             "events-retention",
             self.live.current.events_prune_interval_seconds,
@@ -293,6 +295,7 @@ class Daemon:
             self._wait(root, probe)
         finally:
             self._pruner.stop()
+            console.stop()
             self._stop_tree(root)
         if self.escalated.is_set():
             log.critical("daemon_exit", status=EXIT_ESCALATED, reason="root supervisor escalated")

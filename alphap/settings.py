@@ -112,6 +112,15 @@ class Settings(BaseSettings):
         pattern=r"^([01]?\d|2[0-3]):[0-5]\d$",
         description="daily instrument refresh from Kite, HH:MM in Asia/Kolkata",
     )
+    console_socket: Path | None = Field(
+        default=None,
+        description="the console's Unix socket; unset: $RUNTIME_DIRECTORY/console.sock under "
+        "systemd, else <state_dir>/console.sock",
+    )
+    console_admin: bool = Field(
+        default=False,
+        description="serve the console's admin commands (restart, snapshot, passivate, fault)",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from types import ModuleType
 
-from alphap.commands import db, demo, dlq, events, instruments, keys, login, portfolio, run
+from alphap.commands import console, db, demo, dlq, events, instruments, keys, login, portfolio, run
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
     db,
@@ -14,4 +14,5 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     instruments,
     portfolio,
     dlq,
+    console,
 )
