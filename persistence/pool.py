@@ -140,7 +140,8 @@ def open_pool(
 
 
 def _reason(config: PoolConfig) -> str:
-    """Why a direct connection fails now (libpq's messages never include the password)."""
+    """Why a direct connection fails now; libpq may quote a malformed DSN, password included,
+    so callers log this through the redactor, which knows the configured passwords."""
     try:
         with psycopg.connect(config.conninfo, **config.connection_kwargs()):
             return "connections time out in the pool"
