@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 
 SOCKET_NAME = "console.sock"
 ADMIN_HINT = "set ALPHAP_CONSOLE_ADMIN=true and restart the daemon"
+SYSTEMD_SOCKET = Path("/run/alphap") / SOCKET_NAME
 
 
 def console_socket_path(settings: Settings) -> Path:
@@ -33,6 +34,19 @@ def console_socket_path(settings: Settings) -> Path:
     if runtime:
         return Path(runtime.split(":")[0]) / SOCKET_NAME
     return Path(settings.state_dir) / SOCKET_NAME
+
+
+def find_console_socket(settings: Settings) -> Path:
+    """The socket a console should use: the daemon's own choice, else the unit's runtime one.
+
+    A shell has no RUNTIME_DIRECTORY, so `sudo alphap console` next to the shipped
+    unit (RuntimeDirectory=alphap) would look in the state directory; it finds
+    /run/alphap/console.sock instead when only that exists.
+    """
+    path = console_socket_path(settings)
+    if settings.console_socket is None and not path.exists() and SYSTEMD_SOCKET.exists():
+        return SYSTEMD_SOCKET
+    return path
 
 
 class DaemonConsole:

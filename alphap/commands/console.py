@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from alphap.console import console_socket_path
+from alphap.console import find_console_socket
 from alphap.errors import AlphapError
 from alphap.output import emit_json, say
 from alphap.settings import Settings
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
 def run_console(settings: Settings, args: argparse.Namespace) -> int:
     words = [w for w in args.words if w != "--json"]
     as_json = args.json or len(words) != len(args.words)
-    client = ConsoleClient(args.socket or console_socket_path(settings))
+    client = ConsoleClient(args.socket or find_console_socket(settings))
     try:
         client.connect()
         if not words:
@@ -173,6 +173,8 @@ class Session:
                 except KeyboardInterrupt:
                     say("")
                     continue
+                if readline is not None and line.strip():
+                    readline.add_history(line)
                 if self.once(line) is None:
                     return 0
         finally:
@@ -225,6 +227,7 @@ class Session:
         with contextlib.suppress(OSError):
             readline.read_history_file(str(self.history))
         readline.set_history_length(HISTORY_LENGTH)
+        readline.set_auto_history(False)  # added by run(), terminal or not
         readline.set_completer_delims(" \t")
         readline.set_completer(
             lambda text, state: self.complete(text, state, readline.get_line_buffer())
