@@ -35,9 +35,12 @@ def trading_parts(context: TreeContext, root: RootRef) -> TradingParts:
         return lambda: root(name)
 
     dirty, holdings = DirtySnapshots(), HoldingsIndex()
-    warm = WarmStart.load(pool)
+    warm = WarmStart.load(pool, settings.portfolio_starting_cash)
     for key, tokens in warm.holdings():
         holdings.add(key, tokens)
+    # Written by the first snapshot flush; their actors recover from memory when started.
+    for state in warm.take_stale():
+        dirty.publish(state)
     deps = PortfolioDeps(
         pool, dirty, holdings, warm, starting_cash=settings.portfolio_starting_cash
     )

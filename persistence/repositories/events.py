@@ -152,6 +152,31 @@ ORDER BY e.journal_id
 """
 
 
+# Distinct portfolios with fills, one index probe each (a skip scan of the partial
+# index ix_trading_events_portfolio_journal), less those that have a snapshot.
+_UNSNAPSHOTTED = """
+WITH RECURSIVE keys AS (
+  (SELECT broker_namespace, portfolio_id FROM trading_events
+   WHERE event_type = 'order_filled' ORDER BY broker_namespace, portfolio_id LIMIT 1)
+  UNION ALL
+  SELECT n.broker_namespace, n.portfolio_id FROM keys k CROSS JOIN LATERAL (
+    SELECT broker_namespace, portfolio_id FROM trading_events
+    WHERE event_type = 'order_filled'
+      AND (broker_namespace, portfolio_id) > (k.broker_namespace, k.portfolio_id)
+    ORDER BY broker_namespace, portfolio_id LIMIT 1) n
+)
+SELECT k.broker_namespace, k.portfolio_id FROM keys k
+WHERE NOT EXISTS (
+  SELECT 1 FROM portfolio_snapshots s
+  WHERE s.broker_namespace = k.broker_namespace AND s.portfolio_id = k.portfolio_id)
+"""
+
+
+def unsnapshotted_portfolios(conn: psycopg.Connection[Any]) -> list[PortfolioKey]:
+    """Portfolios with journaled fills but no snapshot (a crash came before their first)."""
+    return [(ns, pid) for ns, pid in conn.execute(_UNSNAPSHOTTED)]
+
+
 def _journaled(row: dict[str, Any]) -> JournaledEvent:
     journal_id, recorded_at = row.pop("journal_id"), row.pop("recorded_at")
     return JournaledEvent(journal_id=journal_id, recorded_at=recorded_at, event=Event(**row))

@@ -28,6 +28,7 @@ from tests.integration.actors.trading_support import (
     reference_of,
     stored_snapshot,
     trading_tree,
+    without_prices,
 )
 from tests.unit.supervision.support import MemorySink
 
@@ -184,6 +185,36 @@ def test_the_warm_start_hands_each_state_out_once(pool: Pool) -> None:
     stored = stored_snapshot(pool)
     assert stored is not None
     assert as_reference(stored) == reference_of(*documents).snapshot()
+
+
+def test_the_warm_start_prepares_what_a_crash_left_only_in_the_journal(pool: Pool) -> None:
+    # A crash before a portfolio's first snapshot, or after fills its snapshot lacks:
+    # both must be rebuilt at start and handed out as stale, to be written at once.
+    fresh, behind, current = KEY, PortfolioKey("paper", "P2"), PortfolioKey("zerodha", "P3")
+    early, late = fill(5, "BUY", 4, "50", key=behind), fill(5, "SELL", 1, "55", key=behind)
+    only_journaled = [fill(5, "BUY", 3, "10", fees="0.5"), fill(7, "SELL", 2, "20")]
+    trading = trading_tree(pool)
+    try:
+        journal_fill(trading, early)
+        journal_fill(trading, fill(9, "BUY", 1, "1", key=current))
+        trading.portfolios.ask(behind, PersistSnapshot(), WAIT)
+        trading.portfolios.ask(current, PersistSnapshot(), WAIT)
+        for document in [late, *only_journaled]:
+            append(trading.journal, event_of(document))
+    finally:
+        trading.root.stop()
+    assert stored_snapshot(pool, fresh) is None
+
+    warm = WarmStart.load(pool)
+    assert sorted(warm.keys()) == sorted([fresh, behind, current])
+    stale = {state.key: state for state in warm.take_stale()}
+    assert warm.take_stale() == []
+    assert warm.keys() == [current]
+    assert set(stale) == {fresh, behind}
+    assert as_reference(stale[fresh].to_snapshot(NOW)) == reference_of(*only_journaled).snapshot()
+    assert as_reference(stale[behind].to_snapshot(NOW), prices=False) == without_prices(
+        reference_of(early, late).snapshot()
+    )
 
 
 def test_signals_helper_fails_when_nothing_happens() -> None:
