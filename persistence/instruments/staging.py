@@ -12,6 +12,7 @@ their line numbers into a stage of TEXT columns, validated in SQL
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 import psycopg
 
 from persistence.instruments.errors import InstrumentDumpError, InvalidRow
-from persistence.instruments.source import COLUMNS, DumpBytes
+from persistence.instruments.source import CHUNK, COLUMNS, DumpBytes
 
 STAGE = "instrument_stage"
 TEXT_STAGE = "instrument_text_stage"
@@ -100,7 +101,8 @@ def copy_slow(conn: psycopg.Connection[Any], dump: DumpBytes) -> tuple[int, list
                     continue
                 except UnicodeDecodeError as exc:
                     raise InstrumentDumpError(
-                        f"the instrument dump is not UTF-8 text after line {previous}: {exc.reason}"
+                        f"line {_first_line_not_utf8(dump)}: the instrument dump is not UTF-8 "
+                        f"text ({exc.reason})"
                     ) from None
                 previous = reader.line_num
                 if start == 1:
@@ -119,6 +121,23 @@ def type_text_stage(conn: psycopg.Connection[Any]) -> None:
     conn.execute(f"TRUNCATE {STAGE}")
     conn.execute(_TYPE_TEXT_STAGE)
     conn.execute(f"DROP TABLE {TEXT_STAGE}")
+
+
+def _first_line_not_utf8(dump: DumpBytes) -> int:
+    """The physical line of the dump's first byte that is not UTF-8.
+
+    The text reader decodes ahead in blocks, so where it failed says little.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with dump.replay() as raw:
+        while chunk := raw.read(CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + chunk.count(b"\n", 0, max(0, exc.start))
+            line += chunk.count(b"\n")
+    return line
 
 
 def _shape_problem(record: list[str]) -> str | None:
