@@ -106,7 +106,7 @@ def broken_record(
     An unterminated quote swallows the rest of the file, so only the last record gets one.
     """
     how = draw(st.sampled_from(["value", "fewer", "more", "duplicate", "nul", "quote"]))
-    if how == "quote" and not last:
+    if (how == "quote" and not last) or (how == "duplicate" and not earlier_tokens):
         how = "fewer"
     fields = list(fields)
     if how == "value":
@@ -116,7 +116,7 @@ def broken_record(
         fields = fields[: draw(st.integers(1, len(COLUMNS) - 1))]
     elif how == "more":
         fields += draw(st.lists(st.sampled_from(["", "x", "1"]), min_size=1, max_size=3))
-    elif how == "duplicate" and earlier_tokens:
+    elif how == "duplicate":
         fields[0] = draw(st.sampled_from(earlier_tokens))
     elif how == "nul":
         fields[3] += "\x00"
