@@ -77,7 +77,7 @@ HEALTH_DEADLINE_SECONDS = 2.0
 STATUS_REFRESH_SECONDS = 5.0
 SPILL_FILE = "deadletters.spill"
 
-ReadyHook = Callable[["Daemon", TreeContext], None]
+ReadyHook = Callable[["Daemon", TreeContext, Supervisor], None]
 
 
 class PeriodicTask:
@@ -148,6 +148,8 @@ class Daemon:
 
     `on_ready`, when given, is called on the main thread once the tree runs
     (`alphap demo` starts its producer there); `request_stop()` ends the run.
+    `on_interrupt`, when given, is called on the first SIGTERM/SIGINT instead of
+    stopping: the embedder finishes its work, then calls `request_stop()`.
     """
 
     def __init__(
@@ -157,12 +159,14 @@ class Daemon:
         *,
         migrate: bool = False,
         on_ready: ReadyHook | None = None,
+        on_interrupt: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.live = LiveSettings(settings)
         self.trading = trading
         self.migrate = migrate
         self.on_ready = on_ready
+        self.on_interrupt = on_interrupt
         self.stop_requested = threading.Event()
         self.escalated = threading.Event()
         self.stopping = threading.Event()
@@ -183,7 +187,10 @@ class Daemon:
             log.critical("daemon_stopping_now", signal=name)
             os._exit(EXIT_SECOND_SIGNAL)
         log.info("daemon_stop_requested", signal=name)
-        self.request_stop()
+        if self.on_interrupt is not None:
+            self.on_interrupt()
+        else:
+            self.request_stop()
 
     def _on_dump(self, _signum: int, _: FrameType | None) -> None:
         self.dump_requested.set()
@@ -291,7 +298,7 @@ class Daemon:
             log.info("daemon_ready", seconds=round(time.monotonic() - started, 3))
             self.notifier.ready(probe.describe(healthy=healthy))
             if self.on_ready is not None:
-                self.on_ready(self, context)
+                self.on_ready(self, context, root)
             self._wait(root, probe)
         finally:
             self._pruner.stop()

@@ -3,8 +3,10 @@
 Shaped like Kite's all-exchange dump: NSE and BSE equities (names with spaces,
 &, -, quotes and commas, some empty, bonds with odd symbols), NSE indices, NFO
 and BFO futures and options on weekly and monthly expiries, and a few MCX and
-CDS contracts. Tokens follow Kite's rule instrument_token = exchange_token *
-256 + segment id. The load benchmark, the tests and the demo use it as input.
+CDS contracts. The F&O stocks are listed as equities too, under their real symbols.
+Tokens follow Kite's rule instrument_token = exchange_token * 256 + segment id.
+The load benchmark, the tests and `alphap demo` (dated today, so nothing has
+expired) use it as input.
 
     generate_dump(120_000, seed=7, out=file)
     generate_reload(120_000, seed=7, out=file, changed=0.05, new=0.01)
@@ -51,6 +53,12 @@ _NFO = (
     ("SBIN", 870, 5, 750, False), ("ARE&M", 1010, 10, 425, False),
     ("M&M", 3460, 20, 200, False), ("BAJAJ-AUTO", 8800, 50, 75, False),
 )  # fmt: skip
+# The stock underlyings above as listed on NSE and BSE (the exchanges' own names).
+_LISTED = {
+    "RELIANCE": "RELIANCE INDUSTRIES", "HDFCBANK": "HDFC BANK", "INFY": "INFOSYS",
+    "TCS": "TATA CONSULTANCY SERV LT", "SBIN": "STATE BANK OF INDIA",
+    "ARE&M": "AMARA RAJA ENERGY MOB", "M&M": "MAHINDRA & MAHINDRA", "BAJAJ-AUTO": "BAJAJ AUTO",
+}  # fmt: skip
 _BFO = (("SENSEX", 81000, 100, 20, True), ("BANKEX", 62000, 100, 30, False))
 _MCX = (("CRUDEOIL", 5500, 50, 100), ("GOLDM", 118000, 100, 10), ("SILVERM", 145000, 250, 5))
 _CDS = (
@@ -97,17 +105,18 @@ def kite_decimal(value: Decimal) -> str:
     return text if "." in text else f"{text}.0"
 
 
-def _expiries(weekly: bool) -> list[date]:
-    """Next monthly expiries (last Thursday) and, for weekly contracts, the Thursdays."""
+def _expiries(weekly: bool, as_of: date) -> list[date]:
+    """The next three monthly expiries (last Thursday) and, for weekly contracts, the Thursdays."""
     months = []
-    for ahead in range(3):
-        month = DUMP_DATE.month + ahead
-        first_next = date(DUMP_DATE.year + month // 12, month % 12 + 1, 1)
+    for ahead in range(4):
+        month = as_of.month + ahead
+        first_next = date(as_of.year + month // 12, month % 12 + 1, 1)
         last = first_next - timedelta(days=1)
         months.append(last - timedelta(days=(last.weekday() - 3) % 7))
+    months = [m for m in months if m >= as_of][:3]
     if not weekly:
         return months
-    thursday = DUMP_DATE + timedelta(days=(3 - DUMP_DATE.weekday()) % 7)
+    thursday = as_of + timedelta(days=(3 - as_of.weekday()) % 7)
     weeks = [thursday + timedelta(weeks=w) for w in range(6)]
     return sorted({*months, *weeks})
 
@@ -129,8 +138,9 @@ def _option_symbol(root: str, expiry: date, strike: Decimal, kind: str) -> str:
 
 
 class _Builder:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, as_of: date) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+        self.as_of = as_of
         self.next_exchange_token: dict[int, int] = {}
         self.symbols: set[tuple[str, str]] = set()
 
@@ -184,6 +194,10 @@ class _Builder:
         for index in _INDICES if exchange == "NSE" else ():
             yield self.make("INDICES", exchange, index, name=index, tick_size=Decimal("0.0"),
                             lot_size=0)  # fmt: skip
+        for root, spot, _, _, _ in _NFO:
+            if root in _LISTED:
+                yield self.make(exchange, exchange, root, name=_LISTED[root],
+                                last_price=Decimal(spot), tick_size=Decimal("0.1"))  # fmt: skip
         while True:
             name = self.equity_name()
             if not name and self.rng.random() < 0.5:
@@ -213,7 +227,7 @@ class _Builder:
         self, exchange: str, underlying: tuple[str, int, int, int, bool], width: int
     ) -> Iterator[Instrument]:
         root, spot, step, lot, weekly = underlying
-        for expiry in _expiries(weekly):
+        for expiry in _expiries(weekly, self.as_of):
             future = f"{root}{expiry:%y}{_MONTHS[expiry.month - 1]}FUT"
             if _is_monthly(expiry) and width == 10:
                 yield self.make(f"{exchange}-FUT", exchange, future, name=root, expiry=expiry,
@@ -246,7 +260,7 @@ class _Builder:
         while True:
             width += 1
             for root, spot, step, lot in _CDS:
-                for expiry in _expiries(weekly=False):
+                for expiry in _expiries(False, self.as_of):
                     for sign in (-1, 1):
                         strike = spot + sign * width * step
                         if strike <= 0:
@@ -278,9 +292,12 @@ def _counts(rows: int) -> dict[str, int]:
     return counts
 
 
-def instruments(rows: int, seed: int) -> list[Instrument]:
-    """`rows` instruments, always the same for the same (rows, seed)."""
-    builder = _Builder(seed)
+def instruments(rows: int, seed: int, *, as_of: date = DUMP_DATE) -> list[Instrument]:
+    """`rows` instruments, always the same for the same (rows, seed, as_of).
+
+    `as_of` is the dump's day: derivatives expire on the Thursdays after it.
+    """
+    builder = _Builder(seed, as_of)
     sources = {
         "nse": builder.equities("NSE"),
         "bse": builder.equities("BSE"),

@@ -1,50 +1,70 @@
-"""`alphap demo`: the daemon on a fresh machine, fed a short scripted trading session.
+"""`alphap demo`: the daemon on a fresh machine, fed a simulated paper trading session.
 
 With no URLs configured it runs on embedded PostgreSQL and Redis in the state
-directory. It migrates, loads instruments into an empty master, upserts the
-demo strategies, runs the real daemon (alphap.daemon.Daemon) in this process,
-appends the script to its own ingress stream (`<prefix>-demo:ingress`), waits
-until the consumer group has acknowledged all of it, stops the daemon
-gracefully, and prints the demo portfolios and the malformed document's dead letter.
+directory. It migrates, loads the generated instrument master into an empty
+table, upserts the demo strategies and runs the real daemon in this process in
+paper mode (Kite settings ignored), with its own ingress stream
+(`<prefix>-demo:ingress`) and the console's admin commands on. alphap.demo_run
+feeds, watches and summarises the session. The daemon's log goes to
+`<state_dir>/demo.log` unless --verbose sends it to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import threading
+import sys
+import time
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
-import redis
 from pydantic import SecretStr
 
-from actors.ingress_batch import letter_id
-from actors.stream import stream_key
 from alphap import demo
-from alphap.commands import portfolio
-from alphap.daemon import Daemon
+from alphap.console import console_socket_path
+from alphap.demo_run import DemoConfig, DemoRun
 from alphap.errors import AlphapError
 from alphap.logs import configure_logging
 from alphap.output import say
 from alphap.settings import Settings
-from alphap.trading import trading_parts
-from alphap.tree import TreeContext
 from alphap.wiring import server_urls
 from persistence import schema
-from supervision.deadletters import DeadLetterRegistry
+
+LOG_FILE = "demo.log"
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the daemon on a scripted trading session (embedded servers by default)",
+        help="run the daemon on a simulated paper trading session (embedded servers by default)",
         description=(
-            "Migrate, load instruments, start the daemon, feed it a short scripted session "
-            "(fills in the paper and zerodha namespaces, ticks, a trading event and one "
-            "malformed document), wait until all of it is acknowledged, stop gracefully and "
-            "print the demo portfolios and the dead letter. Uses embedded servers unless "
-            "ALPHAP_DATABASE_URL / ALPHAP_REDIS_URL are set, which it refuses without --force."
+            "Migrate, load a generated instrument master (NSE equities, NFO derivatives), start "
+            "the daemon in paper mode (no Kite account needed) and feed it ticks, fills and "
+            "trading events for a few portfolios at --rate documents per second for --duration "
+            "seconds, with a few malformed documents (dead letters) and one injected actor "
+            "crash (a supervised restart). Shows the actors and portfolio PnL live, then a "
+            "summary. Attach `alphap console` from a second terminal while it runs. Ctrl-C "
+            "stops early with the summary and exit status 0; a second Ctrl-C stops at once "
+            "(130). Uses embedded servers unless ALPHAP_DATABASE_URL / ALPHAP_REDIS_URL are "
+            "set, which it refuses without --force."
         ),
+    )
+    parser.add_argument(
+        "--duration", type=_positive, default=30.0, help="seconds of session to feed (30)"
+    )
+    parser.add_argument(
+        "--rate", type=_positive, default=20.0, help="documents fed per second (20)"
     )
     parser.add_argument(
         "--force",
@@ -52,9 +72,12 @@ def register(subparsers: Any) -> None:
         help="run against the configured servers (writes demo-* strategies and portfolios)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the acknowledgements"
+        "--timeout",
+        type=_positive,
+        default=60.0,
+        help="seconds to wait, after feeding, until every document is acknowledged (60)",
     )
-    parser.add_argument("--verbose", action="store_true", help="show the daemon's INFO log")
+    parser.add_argument("--verbose", action="store_true", help="the daemon's log on stderr")
     parser.set_defaults(handler=run_demo)
 
 
@@ -66,24 +89,45 @@ def _configured(settings: Settings) -> list[str]:
     return [name for name, value in named if value is not None]
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The daemon's settings for the demo: paper mode, its own stream, the console's admin on."""
+    return settings.model_copy(
+        update={
+            "redis_prefix": f"{settings.redis_prefix}-demo",
+            "ingress_consumer": "demo",
+            "snapshot_interval_seconds": 1.0,
+            "kite_api_key": None,
+            "kite_api_secret": None,
+            "kite_access_token": None,
+            "console_admin": True,
+        }
+    )
+
+
+def _logging(settings: Settings, verbose: bool) -> None:
+    if verbose:
+        return
+    path = Path(settings.state_dir) / LOG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Left open for the life of the process: the daemon logs until its very end.
+    log_file = path.open("a", encoding="utf-8")
+    configure_logging(settings.log_level, "json", stream=log_file)
+    say(f"the daemon's log: {path}")
+
+
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     configured = _configured(settings)
-    prefix = f"{settings.redis_prefix}-demo"
+    settings = demo_settings(settings)
     if configured and not args.force:
         raise AlphapError(
             f"{' and '.join(configured)} configured: the demo would write demo-* strategies, "
-            f"portfolios and journal events into that deployment (Redis prefix {prefix}). "
-            "Unset them to use embedded servers, or pass --force."
+            f"portfolios and journal events into that deployment (Redis prefix "
+            f"{settings.redis_prefix}). Unset them to use embedded servers, or pass --force."
         )
-    if not args.verbose:
-        configure_logging("WARNING", settings.log_format)
-    settings = settings.model_copy(
-        update={
-            "redis_prefix": prefix,
-            "ingress_consumer": "demo",
-            "snapshot_interval_seconds": 1.0,
-        }
-    )
+    _logging(settings, args.verbose)
+    today = date.today()
+    where = "the configured servers" if configured else f"embedded servers in {settings.state_dir}"
+    say(f"starting {where}")
     with server_urls(settings) as urls:
         settings = settings.model_copy(
             update={"database_url": SecretStr(urls.database), "redis_url": SecretStr(urls.redis)}
@@ -91,82 +135,26 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
         schema.upgrade(urls.database)
         say(f"schema at head {schema.head_revision()}")
         with psycopg.connect(urls.database) as conn:
-            _, loaded = demo.load_demo_instruments(conn)
-            say(loaded)
-            equities, future = demo.pick_instruments(conn)
-            demo.upsert_strategies(conn)
-        try:
-            documents = demo.script(equities, future)
-        except ValueError as exc:
-            raise AlphapError(str(exc)) from None
-        feed = Feed(urls.redis, prefix, documents, args.timeout)
-        status = Daemon(settings, trading_parts, on_ready=feed.start).run()
-        if status != 0:
-            return status
-        if feed.error is not None:
-            raise AlphapError(feed.error)
-        _report(settings, feed)
-    return 0
-
-
-class Feed:
-    """Appends the script once the daemon is ready, then stops it when all is acknowledged."""
-
-    def __init__(self, redis_url: str, prefix: str, documents: list[str], timeout: float) -> None:
-        self.redis_url = redis_url
-        self.prefix = prefix
-        self.documents = documents
-        self.timeout = timeout
-        self.entries: list[str] = []
-        self.error: str | None = None
-
-    def start(self, daemon: Daemon, _: TreeContext) -> None:
-        thread = threading.Thread(target=self._run, args=(daemon,), name="demo-feed", daemon=True)
-        thread.start()
-
-    def _run(self, daemon: Daemon) -> None:
-        client = redis.Redis.from_url(self.redis_url)
-        try:
-            self.entries = demo.append(client, self.prefix, self.documents)
-            say(f"appended {len(self.entries)} documents to {stream_key(self.prefix)}")
-            if not demo.wait_acknowledged(
-                client, self.prefix, self.entries[-1], self.timeout, daemon.stopping
-            ):
-                if not daemon.stopping.is_set():
-                    self.error = f"not all documents were acknowledged within {self.timeout:g} s"
-                return
-            say("all documents acknowledged; stopping the daemon")
-        except redis.RedisError as exc:
-            self.error = f"feeding the stream: {type(exc).__name__}: {exc}"
-        finally:
-            client.close()
-            daemon.request_stop()
-
-    def malformed_entry(self) -> str | None:
-        for entry, document in zip(self.entries, self.documents, strict=False):
-            if document == demo.MALFORMED:
-                return entry
-        return None
-
-
-def _report(settings: Settings, feed: Feed) -> None:
-    say("")
-    for key in demo.PORTFOLIOS:
-        portfolio.run_show(settings, argparse.Namespace(portfolio=key, json=False))
-        say("")
-    entry = feed.malformed_entry()
-    if entry is not None:
-        client = redis.Redis.from_url(feed.redis_url)
-        try:
-            letter = DeadLetterRegistry(client, feed.prefix).get(
-                letter_id(stream_key(feed.prefix), entry)
-            )
-        finally:
-            client.close()
-        if letter is not None:
-            say(f"dead letter {letter.id} (entry {entry}): {letter.error_type}: {letter.reason}")
-    say("")
-    say("explore further (same settings, with ALPHAP_REDIS_PREFIX=" + feed.prefix + "):")
-    say("  alphap portfolio list")
-    say("  alphap dlq list")
-    say("  alphap run            # the daemon in the foreground; then alphap console")
+            say(demo.load_master(conn, today))
+            equities, futures = demo.pick_instruments(conn, today)
+            try:
+                books = demo.portfolios(equities, futures)
+            except ValueError as exc:
+                raise AlphapError(str(exc)) from None
+            demo.upsert_strategies(conn, books)
+        for book in books:
+            say(f"  {book.key} trades {', '.join(i.symbol for i in book.instruments)}")
+        config = DemoConfig(
+            database_url=urls.database,
+            redis_url=urls.redis,
+            duration=args.duration,
+            rate=args.rate,
+            timeout=args.timeout,
+            tty=sys.stdout.isatty(),
+            seed=time.time_ns(),
+            console_socket=str(console_socket_path(settings)),
+        )
+        say("starting the daemon in paper mode (no Kite account needed)")
+        status = DemoRun(settings, config, books).run()
+    say(f"demo finished, exit status {status}")
+    return status
