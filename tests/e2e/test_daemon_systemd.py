@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from alphap.daemon import EXIT_CONFIG, EXIT_UNAVAILABLE
-from tests.e2e.daemon_helpers import AlphapProcess, NotifyListener, clean_environment
+from alphap.daemon import EXIT_CONFIG, EXIT_ESCALATED, EXIT_UNAVAILABLE
+from tests.e2e.daemon_helpers import DEADLINE, AlphapProcess, NotifyListener, clean_environment
+
+NOT_RESPONDING = "not responding (watchdog withheld)"
 
 
 @pytest.fixture
@@ -146,3 +152,83 @@ def test_invalid_settings_exit_78_saying_which(tmp_path: Path) -> None:
     failure = _start_failure(process)
     assert failure["reason"] == "invalid settings"
     assert "ALPHAP_SNAPSHOT_INTERVAL_SECONDS" in str(failure["error"])
+
+
+@pytest.fixture
+def drill_env(tmp_path: Path, daemon: AlphapProcess, notify: NotifyListener) -> Iterator[Path]:
+    """The daemon with its console's admin commands on (a short socket path) and notify socket."""
+    directory = Path(tempfile.mkdtemp(prefix="drill-", dir="/tmp"))
+    daemon.env.update(
+        {
+            "ALPHAP_CONSOLE_ADMIN": "true",
+            "ALPHAP_CONSOLE_SOCKET": str(directory / "console.sock"),
+            "ALPHAP_SNAPSHOT_INTERVAL_SECONDS": "1",
+            "NOTIFY_SOCKET": notify.address,
+        }
+    )
+    try:
+        yield directory / "console.sock"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def console(daemon: AlphapProcess, *words: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "alphap", "console", *words],
+        env=daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_watchdog_withheld_while_an_actor_hangs(
+    daemon: AlphapProcess, notify: NotifyListener, drill_env: Path
+) -> None:
+    daemon.start("run")
+    notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+    notify.wait_for(lambda m: m.get("WATCHDOG") == "1", "WATCHDOG=1 while healthy")
+
+    # The snapshot writer wakes every second; its next message hangs it (for longer than the test).
+    console(daemon, "fault", "snapshots", "hang", "--messages", "0", "--seconds", "600")
+    withheld = notify.wait_for(
+        lambda m: NOT_RESPONDING in m.get("STATUS", ""), "the withheld STATUS"
+    )
+    # Each SIGHUP is handled by one turn of the main loop, which sends RELOADING=1 before its
+    # health check: once the second RELOADING=1 is here, a whole turn after the STATUS is too.
+    for reloads in (1, 2):
+        daemon.signal(signal.SIGHUP)
+        notify.wait_for(
+            lambda m, n=reloads: sum(1 for x in notify.messages if x.get("RELOADING") == "1") >= n,
+            f"RELOADING=1 number {reloads}",
+        )
+    received = list(notify.messages)
+    after = received[received.index(withheld) :]
+    last_reload = max(i for i, m in enumerate(after) if m.get("RELOADING") == "1")
+    assert not [m for m in after[:last_reload] if m.get("WATCHDOG") == "1"], received
+
+    daemon.signal(signal.SIGUSR1)
+    stacks = daemon.wait_for_event(lambda e: e.get("event") == "thread_stacks", "thread stacks")
+    assert any("supervision/faults.py" in t["stack"] for t in stacks["threads"])
+
+
+def test_escalation_from_the_root_exits_non_zero(
+    daemon: AlphapProcess, notify: NotifyListener, drill_env: Path
+) -> None:
+    daemon.start("run")
+    notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+
+    # Every start of the (permanent) session actor fails from now on; a restart begins the loop.
+    console(daemon, "fault", "session", "fail_start", "--messages", "0")
+    console(daemon, "restart", "session")
+    # Backoff grows to 5 s between restarts, so the root gives up after about half a minute.
+    assert daemon.wait(timeout=4 * DEADLINE) == EXIT_ESCALATED, daemon.log_tail()
+    escalated = daemon.wait_for_event(
+        lambda e: e.get("event") == "daemon_root_escalated", "the escalation line"
+    )
+    assert "session" in str(escalated["error"])
+    exit_line = daemon.wait_for_event(lambda e: e.get("event") == "daemon_exit", "the exit line")
+    assert exit_line["status"] == EXIT_ESCALATED
+    notify.wait_for(lambda m: m.get("STOPPING") == "1", "STOPPING=1")
