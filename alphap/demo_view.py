@@ -6,6 +6,7 @@ pipe) it prints one progress line every few seconds so logs stay readable.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -151,7 +152,9 @@ class LiveView:
         ]
         erase = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
         say(erase + "\n".join(lines))
-        self._drawn = len(lines)
+        # A line wider than the terminal takes more than one row to erase next time.
+        width = max(1, shutil.get_terminal_size().columns)
+        self._drawn = sum(max(1, -(-len(line) // width)) for line in lines)
 
     def _line(self, progress: Progress, tree: list[ActorInfo], books: list[Figures]) -> None:
         restarts = sum(a.restarts for a in tree)
