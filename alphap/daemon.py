@@ -45,7 +45,7 @@ from alphap.reload import reread
 from alphap.settings import Settings
 from alphap.stacks import log_thread_stacks
 from alphap.status import StatusProbe
-from alphap.systemd import Notifier
+from alphap.systemd import Notifier, watchdog_interval
 from alphap.tree import LiveSettings, TradingFactory, TreeContext, build_root
 from alphap.wiring import server_urls
 from persistence import retention, schema
@@ -313,8 +313,12 @@ class Daemon:
     def _wait(self, root: Supervisor, probe: StatusProbe) -> None:
         last_status: str | None = None
         next_status = time.monotonic() + STATUS_REFRESH_SECONDS
+        # systemd asks for a ping every WATCHDOG_USEC/2; without it, none is expected.
+        ping_every = watchdog_interval()
+        step = min(WAIT_STEP_SECONDS, ping_every) if ping_every else WAIT_STEP_SECONDS
+        next_ping = 0.0
         while not self.stop_requested.is_set():
-            self.wakeup.wait(WAIT_STEP_SECONDS)
+            self.wakeup.wait(step)
             self.wakeup.clear()
             if self.stop_requested.is_set():
                 return
@@ -326,8 +330,10 @@ class Daemon:
                 self._reload(root)
                 next_status = 0.0
             healthy = root.healthy(HEALTH_DEADLINE_SECONDS)
-            if healthy:
+            now = time.monotonic()
+            if healthy and ping_every is not None and now >= next_ping:
                 self.notifier.watchdog()
+                next_ping = now + ping_every
             if time.monotonic() >= next_status:
                 status = probe.describe(healthy=healthy)
                 log.debug("daemon_status", status=status, healthy=healthy)

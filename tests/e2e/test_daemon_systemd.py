@@ -55,6 +55,8 @@ def test_notify_signals_and_graceful_stop(
     daemon: AlphapProcess, notify: NotifyListener, tmp_path: Path
 ) -> None:
     daemon.env["NOTIFY_SOCKET"] = notify.address
+    # Half of this is 5 minutes: one ping right after start-up, no other within the test.
+    daemon.env["WATCHDOG_USEC"] = "600000000"
     daemon.start("run")
 
     ready = notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
@@ -94,6 +96,8 @@ def test_notify_signals_and_graceful_stop(
     assert daemon.wait() == 0, daemon.log_tail()
     notify.wait_for(lambda m: m.get("STOPPING") == "1", "STOPPING=1")
     assert [e for e in daemon.events() if e.get("event") == "daemon_stopped"]
+    # Pings follow WATCHDOG_USEC/2, not the main loop's pace (a turn a second at most).
+    assert [m.get("WATCHDOG") for m in notify.messages].count("1") == 1
 
 
 def _start_failure(process: AlphapProcess) -> dict[str, object]:
@@ -164,6 +168,7 @@ def drill_env(tmp_path: Path, daemon: AlphapProcess, notify: NotifyListener) -> 
             "ALPHAP_CONSOLE_SOCKET": str(directory / "console.sock"),
             "ALPHAP_SNAPSHOT_INTERVAL_SECONDS": "1",
             "NOTIFY_SOCKET": notify.address,
+            "WATCHDOG_USEC": "1000000",
         }
     )
     try:
