@@ -54,6 +54,11 @@ def _to_decimal(value: Any) -> Decimal:
         raise ValueError("must be finite")
     if abs(number) >= _MONEY_LIMIT:
         raise ValueError(f"must have fewer than {MONEY_INTEGER_DIGITS + 1} integer digits")
+    exponent = number.as_tuple().exponent
+    # An exponent of -8 or more is a whole number of steps as it stands (the common case);
+    # otherwise only trailing zeros may reach past the 8th place, which the remainder shows.
+    if isinstance(exponent, int) and exponent >= -MONEY_PLACES:
+        return number
     with localcontext(prec=100):
         whole_steps = number % _MONEY_STEP == 0
     if not whole_steps:

@@ -143,25 +143,39 @@ def _parse_decimal(text: str) -> Decimal:
     return number
 
 
+_DECODER = json.JSONDecoder(
+    parse_float=_parse_decimal,
+    parse_int=_parse_int,
+    parse_constant=_refuse_constant,
+    object_pairs_hook=_unique_keys,
+)
+
+
+def _strings_need_checking(raw: bytes | str, text: str) -> bool:
+    """False when no string of `text` can hold NUL or a lone surrogate.
+
+    The decoder refuses raw control characters inside strings, and strict UTF-8
+    decoding refuses encoded surrogates, so from bytes both can only arrive as
+    `\\u` escapes; text handed in as `str` may hold a raw surrogate unless ASCII.
+    """
+    return "\\u" in text or (isinstance(raw, str) and not text.isascii())
+
+
 def load_json(raw: bytes | str) -> Any:
     """Parse untrusted JSON text within the bounds above; `InvalidDocumentError` otherwise."""
     text = _decode(raw)
     _check_depth(text)
     try:
-        value = json.loads(
-            text,
-            parse_float=_parse_decimal,
-            parse_int=_parse_int,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_unique_keys,
-        )
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise InvalidDocumentError(
             f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
     except RecursionError:
         raise InvalidDocumentError(f"document is nested deeper than {MAX_DEPTH} levels") from None
-    check_value(value)
+    # Numbers were checked by the decoder's hooks as they were read; only strings are left.
+    if _strings_need_checking(raw, text):
+        check_value(value)
     return value
 
 

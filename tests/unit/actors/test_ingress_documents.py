@@ -328,6 +328,21 @@ def test_strings_postgresql_cannot_store_are_refused(value: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (json.dumps(EVENT, ensure_ascii=False).replace('"long"', '"a\ud800b"'), "surrogate"),
+        (json.dumps(EVENT).replace('"long"', '"a\\u0000b"').encode(), "NUL"),
+        (json.dumps(EVENT).replace('"long"', '"a\\ud800b"').encode(), "surrogate"),
+        (json.dumps(EVENT).replace('"long"', '"a\x00b"').encode(), "control character"),
+        (json.dumps(EVENT).encode().replace(b'"long"', b'"a\xed\xa0\x80b"'), "not UTF-8"),
+    ],
+    ids=["raw-surrogate-text", "escaped-nul-bytes", "escaped-surrogate-bytes", "raw-nul", "utf8"],
+)
+def test_unstorable_strings_are_refused_in_every_raw_form(raw: str | bytes, reason: str) -> None:
+    assert reason in refused(raw)
+
+
+@pytest.mark.parametrize(
     "number",
     ["1e999999", "1e-999999", "1" * 41, "-" + "1" * 41, "0." + "1" * 41],
 )
