@@ -120,11 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--portfolios", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
     parser.add_argument("--sample", type=int, default=2_000, help="events for the old pattern")
+    parser.add_argument(
+        "--tick-share", type=float, default=0.1, help="share of market ticks among the documents"
+    )
     parser.add_argument("--write", type=Path, help="also write the table (markdown) here")
     args = parser.parse_args(argv)
     mix = DocumentMix(seed=7, portfolios=args.portfolios, instruments=tuple(range(1000, 1100)))
     documents = mix.build(
-        args.count, tick_share=0.1, event_share=0.05, invalid_share=0.0, duplicate_share=0.0
+        args.count,
+        tick_share=args.tick_share,
+        event_share=0.05,
+        invalid_share=0.0,
+        duplicate_share=0.0,
     )
     events = journal_events(documents)
     with tempfile.TemporaryDirectory() as tmp, _servers(Path(tmp)) as (url, redis_url):
@@ -156,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(ours) * 1:,.0f} documents/s end to end.",
         f"Machine: {os.cpu_count()} cores, {platform.platform()}, "
         f"{datetime.now(UTC):%Y-%m-%d}. Command: python -m bench.ingest "
-        f"--count {args.count} --repeat {args.repeat}.",
+        f"--count {args.count} --repeat {args.repeat} --tick-share {args.tick_share}.",
     ]
     table = "\n".join(lines)
     print(table)
