@@ -22,9 +22,13 @@ def _when(epoch: float) -> datetime:
 
 
 def payload_of(message: Any, redactor: Redactor) -> dict[str, Any]:
-    """A pydantic message as its JSON dump, anything else as its repr; redacted."""
+    """A pydantic message as its JSON dump, anything else as its repr; redacted.
+
+    A field JSON cannot hold (a reply Future) is kept as its repr: raising here
+    would kill the actor's host while it dead-letters the message.
+    """
     if isinstance(message, BaseModel):
-        data: Any = message.model_dump(mode="json")
+        data: Any = message.model_dump(mode="json", fallback=repr)
         if not isinstance(data, dict):
             data = {"value": data}
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from concurrent.futures import Future
 
 import pytest
 import structlog.testing
@@ -111,3 +112,31 @@ def test_messages_that_are_not_pydantic_models_are_kept_as_their_repr(sink: Memo
         root.ref("a").ask(("tuple", 1), timeout=WAIT)
     assert sink.letters[0].payload == {"repr": "('tuple', 1)"}
     assert sink.letters[0].attempts == 1
+
+
+class WithReply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    events: tuple[int, ...]
+    reply: Future[int]
+
+
+def test_a_message_carrying_a_future_is_dead_lettered_and_the_actor_lives_on(
+    sink: MemorySink,
+) -> None:
+    # The journal's AppendToJournal carries its reply Future: the chaos campaign found
+    # that dead-lettering one raised in the host and left the journal dead for good.
+    journal = Journal()
+    spec = ChildSpec(
+        "a",
+        lambda: Recorder(journal, "a", fail_on=lambda m: isinstance(m, WithReply)),
+        max_attempts=2,
+    )
+    root = Supervisor("root", [spec], config=fast_config(sink)).start()
+    with root:
+        root.ref("a").tell(WithReply(events=(1, 2), reply=Future()))
+        [letter] = sink.wait_for(1)
+        assert root.ref("a").ask("after", timeout=WAIT) == "after"
+    assert letter.payload["events"] == [1, 2]
+    assert letter.payload["reply"].startswith("<Future at ")
+    assert letter.attempts == 2
