@@ -90,6 +90,7 @@ class RedisIngressLog:
         )
         # Own pending entries are read first (from id 0), then new ones ('>').
         self._pending_cursor: str | None = "0"
+        self._last_read = "0"
         self._claim_cursor = "0-0"
 
     def ensure_group(self) -> None:
@@ -104,11 +105,21 @@ class RedisIngressLog:
         if cursor is not None:
             entries = self._read_from(cursor, count, None, redelivered=True)
             if entries:
-                self._pending_cursor = entries[-1].entry_id
+                self._pending_cursor = self._last_read = entries[-1].entry_id
                 return entries
             self._pending_cursor = None
             log.info("ingress_pending_replayed", stream=self.key, consumer=self.consumer)
-        return self._read_from(">", count, block_ms, redelivered=False)
+        try:
+            entries = self._read_from(">", count, block_ms, redelivered=False)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Redis may have given us entries whose reply was lost with the connection:
+            # read our own pending entries after the last one received first, so they
+            # come now and in stream order, not a claim interval later behind newer ones.
+            self._pending_cursor = self._last_read
+            raise
+        if entries:
+            self._last_read = entries[-1].entry_id
+        return entries
 
     def _read_from(
         self, cursor: str, count: int, block_ms: int | None, *, redelivered: bool
