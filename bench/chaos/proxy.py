@@ -32,11 +32,12 @@ def _reset(sock: socket.socket) -> None:
 
 
 class Proxy:
-    """Listens on 127.0.0.1:`port` (0: any free port) and forwards to 127.0.0.1:`upstream`."""
+    """Listens on a free port of 127.0.0.1 and forwards to `host`:`upstream`."""
 
-    def __init__(self, name: str, upstream: int) -> None:
+    def __init__(self, name: str, upstream: int, host: str = "127.0.0.1") -> None:
         self.name = name
         self.upstream = upstream
+        self.host = host
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(_ACCEPT_POLL_SECONDS)
         self.port: int = self._listener.getsockname()[1]
@@ -99,7 +100,7 @@ class Proxy:
         # A stalled link holds new connections too: connect upstream only once open.
         self._open.wait()
         try:
-            server = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+            server = socket.create_connection((self.host, self.upstream), timeout=5)
         except OSError:
             _reset(client)
             return
