@@ -7,6 +7,7 @@ import contextlib
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -137,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, _servers(Path(tmp)) as (url, redis_url):
         old = [old_pattern(url, events, args.sample)[0] for _ in range(args.repeat)]
         limit = [copy_limit(url, events) for _ in range(args.repeat)]
-        ours = [alphap_rate(url, redis_url, documents, Path(tmp)) for _ in range(args.repeat)]
+        ours = []
+        for run in range(args.repeat):
+            ours.append(alphap_rate(url, redis_url, documents, Path(tmp)))
+            # Shown as it comes: a long run's repeats are worth seeing before the table.
+            print(f"alphap run {run + 1}: {ours[-1]:,.0f} documents/s", file=sys.stderr, flush=True)
     # Rates in journaled events per second, so the three rows compare like with like.
     share = len(events) / len(documents)
     rows = [
