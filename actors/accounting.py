@@ -160,6 +160,8 @@ class Portfolio:
             return self
         if not price.is_finite() or price <= 0:
             raise AccountingError("a tick price must be a finite decimal greater than 0")
+        if position.priced_by_tick and position.last_price == price:
+            return self
         return self._with(
             instrument_token, replace(position, last_price=price, priced_by_tick=True), self.cash
         )

@@ -8,6 +8,7 @@ one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,17 @@ class UpdateLastPrice(_Message):
     instrument_token: int
     last_price: Decimal
     timestamp: datetime
+
+
+class UpdateLastPrices(_Message):
+    """The latest price of instruments this portfolio holds, conflated from ticks (not journaled).
+
+    Only a tick's price reaches a portfolio's state, the last one winning, so the
+    ingress folds the ticks a portfolio would get between two of its fills into one
+    message: the same state, one mailbox put instead of one per tick.
+    """
+
+    prices: Mapping[int, Decimal]
 
 
 class PersistSnapshot(_Message):

@@ -26,7 +26,13 @@ import structlog
 from actors.accounting import STARTING_CASH
 from actors.errors import AccountingError
 from actors.holdings import HoldingsIndex
-from actors.messages import ApplyFill, PersistSnapshot, PortfolioKey, UpdateLastPrice
+from actors.messages import (
+    ApplyFill,
+    PersistSnapshot,
+    PortfolioKey,
+    UpdateLastPrice,
+    UpdateLastPrices,
+)
 from actors.portfolio_state import PortfolioState
 from actors.recovery import WarmStart
 from actors.snapshots import DirtySnapshots, write_snapshots
@@ -113,6 +119,8 @@ class PortfolioActor(SupervisedActor):
     def handle(self, message: Any) -> Any:
         if isinstance(message, ApplyFill):
             return self._apply(message)
+        if isinstance(message, UpdateLastPrices):
+            return self._prices(message)
         if isinstance(message, UpdateLastPrice):
             return self._tick(message)
         if isinstance(message, PersistSnapshot):
@@ -148,6 +156,18 @@ class PortfolioActor(SupervisedActor):
         if updated is self.state:
             return False
         self._publish(updated)
+        return True
+
+    def _prices(self, message: UpdateLastPrices) -> bool:
+        state = self.state
+        try:
+            for token, price in message.prices.items():
+                state = state.ticked(token, price)
+        except AccountingError as error:
+            raise Reject(f"tick cannot be applied: {error}") from None
+        if state is self.state:
+            return False
+        self._publish(state)
         return True
 
     def _publish(self, state: PortfolioState) -> None:

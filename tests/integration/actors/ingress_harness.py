@@ -22,7 +22,7 @@ import tenacity
 
 from actors.ingress import IngressActor, IngressConfig, IngressWiring
 from actors.ingress_completion import DeadLetterActorStore
-from actors.messages import AppendToJournal, ApplyFill, UpdateLastPrice
+from actors.messages import AppendToJournal, ApplyFill, UpdateLastPrices
 from actors.strategies import StrategyDirectory, pool_loader
 from actors.stream import RedisIngressLog
 from persistence.pool import Pool, PoolConfig, open_pool
@@ -81,9 +81,10 @@ class RecordingPortfolio(SupervisedActor):
             if isinstance(message, ApplyFill):
                 self.recorder.fills[self.key].append(message.journal_id)
                 self.recorder.received[self.key].append("fill")
-            elif isinstance(message, UpdateLastPrice):
-                self.recorder.prices[self.key].append(str(message.last_price))
-                self.recorder.received[self.key].append(f"price {message.last_price}")
+            elif isinstance(message, UpdateLastPrices):
+                for price in message.prices.values():
+                    self.recorder.prices[self.key].append(str(price))
+                    self.recorder.received[self.key].append(f"price {price}")
         return None
 
 

@@ -8,7 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from actors.messages import ApplyFill, PersistSnapshot, PortfolioKey, UpdateLastPrice
+from actors.messages import (
+    ApplyFill,
+    PersistSnapshot,
+    PortfolioKey,
+    UpdateLastPrice,
+    UpdateLastPrices,
+)
 from actors.portfolio_state import PortfolioState
 from actors.recovery import WarmStart
 from persistence.pool import Pool
@@ -145,6 +151,26 @@ def test_ticks_reach_positions_and_a_crash_keeps_them(pool: Pool) -> None:
     position = description["positions"]["5"]
     assert (position["quantity"], position["last_price"]) == (4, "104")
     assert [letter.reason for letter in sink.letters] == ["rejected"]
+
+
+def test_folded_prices_set_each_held_position_like_single_ticks(pool: Pool) -> None:
+    trading = trading_tree(pool)
+    try:
+        journal_fill(trading, fill(5, "BUY", 2, "100"))
+        journal_fill(trading, fill(6, "SELL", 1, "20"))
+        folded = UpdateLastPrices(prices={5: Decimal("104.5"), 6: Decimal("19"), 99: Decimal(1)})
+        assert trading.portfolios.ask(KEY, folded, WAIT) is True
+        assert trading.portfolios.ask(KEY, folded, WAIT) is False
+        [description] = trading.descriptions().values()
+    finally:
+        trading.root.stop()
+    positions = description["positions"]
+    assert sorted(positions) == ["5", "6"]
+    assert (positions["5"]["last_price"], positions["6"]["last_price"]) == ("104.5", "19")
+    model = reference_of(fill(5, "BUY", 2, "100"), fill(6, "SELL", 1, "20"))
+    model.tick(5, "104.5")
+    model.tick(6, "19")
+    assert Decimal(description["total_unrealized_pnl"]) == model.snapshot()["total_unrealized_pnl"]
 
 
 def test_a_fill_for_another_portfolio_is_dead_lettered(pool: Pool) -> None:
