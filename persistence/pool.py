@@ -44,12 +44,23 @@ class PoolConfig:
     sslmode: str | None = None
     sslrootcert: str | None = None
     name: str = "alphap"
+    # A server that vanishes without a FIN or RST (a dead host, dropped NAT state) would
+    # otherwise hold a checked-out connection for the kernel's two hours.
+    keepalives_idle: int = 10
+    keepalives_interval: int = 5
+    keepalives_count: int = 3
+    tcp_user_timeout_ms: int = 30_000
 
     def connection_kwargs(self) -> dict[str, Any]:
         """libpq parameters added to (and overriding) the conninfo."""
         kwargs: dict[str, Any] = {
             "application_name": self.application_name,
             "connect_timeout": self.connect_timeout,
+            "keepalives": 1,
+            "keepalives_idle": self.keepalives_idle,
+            "keepalives_interval": self.keepalives_interval,
+            "keepalives_count": self.keepalives_count,
+            "tcp_user_timeout": self.tcp_user_timeout_ms,
         }
         if self.sslmode is not None:
             kwargs["sslmode"] = self.sslmode

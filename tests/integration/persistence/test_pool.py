@@ -70,6 +70,19 @@ def test_application_name_is_visible_in_pg_stat_activity(
     assert row == ("alphap-pool-test",)
 
 
+def test_connections_detect_a_silent_server_with_keepalives_and_a_user_timeout(
+    make_pool: PoolFactory, database_url: str
+) -> None:
+    pool = make_pool(database_url)
+    with pool.connection() as conn:
+        parameters = conn.info.get_parameters()
+    assert {k: parameters.get(k) for k in ("keepalives", "keepalives_idle")} == {
+        "keepalives": "1",
+        "keepalives_idle": "10",
+    }
+    assert parameters.get("tcp_user_timeout") == "30000"
+
+
 def test_terminated_backend_is_replaced_on_next_checkout(
     make_pool: PoolFactory, database_url: str
 ) -> None:
