@@ -10,11 +10,8 @@ durable across a SIGKILL.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +26,7 @@ from actors.errors import InvalidDocumentError
 from actors.ingress_batch import letter_id
 from actors.stream import GROUP, stream_key
 from supervision.deadletters import DeadLetterRegistry, LetterFilter
+from tests.e2e.daemon_helpers import AlphapProcess, clean_environment
 from tests.fixtures.reference_model import ReferencePortfolio, snapshot_from_row
 from tests.fixtures.stream import DocumentMix, append
 
@@ -46,48 +44,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE
         time.sleep(0.05)
 
 
-class DaemonProcess:
-    """`python -m alphap run` with its output in a log file."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        with self.log_path.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "alphap", "run"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def signal(self, signum: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(signum)
-
-    def wait(self, timeout: float = DEADLINE) -> int:
-        assert self.process is not None
-        return self.process.wait(timeout)
-
-    def stop_now(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
 @pytest.fixture
 def daemon(
     database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
-) -> Iterator[DaemonProcess]:
+) -> Iterator[AlphapProcess]:
     env = {
-        **os.environ,
+        **clean_environment(),
         "ALPHAP_DATABASE_URL": database_url,
         "ALPHAP_REDIS_URL": redis_server_url,
         "ALPHAP_REDIS_PREFIX": redis_prefix,
@@ -97,7 +59,7 @@ def daemon(
         "ALPHAP_LOG_FORMAT": "json",
         "ALPHAP_ENV_FILE": str(tmp_path / "no.env"),
     }
-    process = DaemonProcess(env, tmp_path / "daemon.log")
+    process = AlphapProcess(env, tmp_path / "daemon.log")
     yield process
     process.stop_now()
 
@@ -149,7 +111,7 @@ def without_prices(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
-    daemon: DaemonProcess,
+    daemon: AlphapProcess,
     database_url: str,
     redis_client: redis.Redis,
     redis_prefix: str,
@@ -161,7 +123,7 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     order = [d for chunk in chunks for d in chunk]
     entry_ids: list[str] = []
 
-    daemon.start()
+    daemon.start("run")
     for chunk in chunks[:KILLS]:
         before = journal_count(database_url)
         entry_ids += append(redis_client, redis_prefix, chunk)
@@ -170,7 +132,7 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
         wait_for(lambda t=target: journal_count(database_url) >= t, "journal progress")  # type: ignore[misc]
         daemon.signal(signal.SIGKILL)
         assert daemon.wait() == -signal.SIGKILL
-        daemon.start()
+        daemon.start("run")
     entry_ids += append(redis_client, redis_prefix, chunks[KILLS])
 
     def drained() -> bool:
@@ -210,4 +172,3 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
         assert letter is not None and letter.source_id == entry
     assert registry.count(LetterFilter(actor="ingress")) == len(invalid_entries)
     assert group_state(redis_client, redis_prefix) == {"lag": 0, "pending": 0}
-    assert daemon.starts == KILLS + 1
