@@ -22,6 +22,7 @@ import structlog
 
 from actors.ingress_replay import IngressRequeuer, replayable
 from alphap import dead_letters as view
+from alphap.commands.arguments import positive_int
 from alphap.errors import AlphapError
 from alphap.output import emit_json, emit_json_lines, note, say
 from alphap.settings import Settings
@@ -41,16 +42,6 @@ def _moment(text: str) -> datetime:
         return view.parse_moment(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +85,7 @@ def register(subparsers: Any) -> None:
     _add_filters(listing)
     listing.add_argument(
         "--limit",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_LIMIT,
         help=f"at most N (default {DEFAULT_LIMIT})",
     )

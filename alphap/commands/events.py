@@ -6,6 +6,7 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
+from alphap.commands.arguments import positive_int
 from alphap.errors import AlphapError
 from alphap.output import say
 from alphap.settings import Settings
@@ -19,16 +20,6 @@ def _age(text: str) -> timedelta:
         return retention.parse_age(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +42,7 @@ def register(subparsers: Any) -> None:
     )
     prune.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
         default=retention.DEFAULT_BATCH_SIZE,
         help=f"rows per transaction (default {retention.DEFAULT_BATCH_SIZE})",
     )
