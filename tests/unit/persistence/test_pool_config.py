@@ -40,6 +40,11 @@ def test_settings_map_onto_the_pool_config() -> None:
     assert config.connection_kwargs() == {
         "application_name": "alphap-x",
         "connect_timeout": 3,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
         "sslmode": "verify-full",
         "sslrootcert": "/etc/alphap/root.crt",
     }
