@@ -9,45 +9,19 @@ import platform
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from actors.documents import parse_document
 from actors.errors import InvalidDocumentError
-from alphap.embedded import EmbeddedPostgres, EmbeddedRedis
 from alphap.logs import configure_logging
-from persistence import schema
+from bench.servers import bench_servers
 from tests.fixtures.fuzz_documents import FuzzCase, generate
 from tests.fixtures.ingress_fuzz import FuzzReport, run_fuzz
 
 _DB = "alphap_bench_fuzz"
-
-
-@contextlib.contextmanager
-def _servers(workdir: Path) -> Iterator[tuple[str, str]]:
-    """(URL of a freshly migrated bench database, Redis URL)."""
-    pg = EmbeddedPostgres(workdir / "pg", durable=True)
-    rd = EmbeddedRedis(workdir / "redis", durable=False)
-    server = os.environ.get("ALPHAP_BENCH_DATABASE_URL") or pg.start()
-    redis_url = os.environ.get("ALPHAP_BENCH_REDIS_URL") or rd.start()
-    try:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(_DB)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_DB)))
-        info = psycopg.conninfo.conninfo_to_dict(server)
-        info["dbname"] = _DB
-        url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
-        schema.upgrade(url)
-        yield url, redis_url
-    finally:
-        if "ALPHAP_BENCH_REDIS_URL" not in os.environ:
-            rd.stop()
-        if "ALPHAP_BENCH_DATABASE_URL" not in os.environ:
-            pg.stop("fast")
 
 
 def _parse_rate(cases: list[FuzzCase]) -> float:
@@ -110,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     generated = time.perf_counter() - started
     warmup, measured = cases[: args.warmup], cases[args.warmup :]
     parse_rate = _parse_rate(measured)
-    with tempfile.TemporaryDirectory() as tmp, _servers(Path(tmp)) as (url, redis_url):
+    with tempfile.TemporaryDirectory() as tmp, bench_servers(Path(tmp), _DB) as (url, redis_url):
         report = run_fuzz(
             measured,
             warmup=warmup,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import statistics
@@ -12,49 +11,23 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import redis
-from psycopg import sql
 
 from alphap.daemon import start_dead_letters
 from alphap.database import database_pool
-from alphap.embedded import EmbeddedPostgres, EmbeddedRedis
 from alphap.settings import load_settings
 from alphap.trading import trading_parts
 from alphap.tree import TradingFactory, TreeContext, build_root
 from bench.ingest.baselines import copy_limit, journal_events, old_pattern
-from persistence import schema
+from bench.servers import bench_servers
 from tests.fixtures.stream import DocumentMix, append
 
 _DB = "alphap_bench_ingest"
 DEADLINE_SECONDS = 900.0
-
-
-@contextlib.contextmanager
-def _servers(workdir: Path) -> Iterator[tuple[str, str]]:
-    """(URL of a migrated bench database, Redis URL); durable PostgreSQL settings."""
-    pg = EmbeddedPostgres(workdir / "pg", durable=True)
-    rd = EmbeddedRedis(workdir / "redis", durable=False)
-    server = os.environ.get("ALPHAP_BENCH_DATABASE_URL") or pg.start()
-    redis_url = os.environ.get("ALPHAP_BENCH_REDIS_URL") or rd.start()
-    try:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(_DB)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_DB)))
-        info = psycopg.conninfo.conninfo_to_dict(server)
-        info["dbname"] = _DB
-        url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
-        schema.upgrade(url)
-        yield url, redis_url
-    finally:
-        if "ALPHAP_BENCH_REDIS_URL" not in os.environ:
-            rd.stop()
-        if "ALPHAP_BENCH_DATABASE_URL" not in os.environ:
-            pg.stop("fast")
 
 
 def _empty_tables(url: str) -> None:
@@ -135,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         duplicate_share=0.0,
     )
     events = journal_events(documents)
-    with tempfile.TemporaryDirectory() as tmp, _servers(Path(tmp)) as (url, redis_url):
+    with tempfile.TemporaryDirectory() as tmp, bench_servers(Path(tmp), _DB) as (url, redis_url):
         old = [old_pattern(url, events, args.sample)[0] for _ in range(args.repeat)]
         limit = [copy_limit(url, events) for _ in range(args.repeat)]
         ours = []
