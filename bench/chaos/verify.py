@@ -12,7 +12,7 @@ from actors.ingress_batch import letter_id
 from actors.stream import GROUP, stream_key
 from bench.chaos.load import Expected
 from supervision.deadletters import DeadLetterRegistry, LetterFilter
-from tests.fixtures.reference_model import snapshot_from_row
+from tests.fixtures.reference_model import snapshot_from_row, without_prices
 
 
 @dataclass
@@ -99,18 +99,6 @@ def acknowledged_through(client: redis.Redis, prefix: str, mark: tuple[int, int]
     except redis.RedisError:
         return False
     return int(pending["pending"]) == 0 or _entry(pending["min"]) > mark
-
-
-def without_prices(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """A snapshot without what ticks decide (ticks are not durable, so not compared)."""
-    return {
-        "cash": snapshot["cash"],
-        "total_realized_pnl": snapshot["total_realized_pnl"],
-        "positions": {
-            token: {k: v for k, v in fields.items() if k != "last_price"}
-            for token, fields in snapshot["positions"].items()
-        },
-    }
 
 
 def verify(

@@ -27,7 +27,7 @@ from actors.ingress_batch import letter_id
 from actors.stream import GROUP, stream_key
 from supervision.deadletters import DeadLetterRegistry, LetterFilter
 from tests.e2e.daemon_helpers import AlphapProcess, clean_environment
-from tests.fixtures.reference_model import ReferencePortfolio, snapshot_from_row
+from tests.fixtures.reference_model import ReferencePortfolio, snapshot_from_row, without_prices
 from tests.fixtures.stream import DocumentMix, append
 
 DOCUMENTS = 3_000
@@ -97,17 +97,6 @@ def reference(documents: list[str]) -> dict[tuple[str, str], ReferencePortfolio]
         key = (document.broker_namespace, document.portfolio_id)
         portfolios.setdefault(key, ReferencePortfolio()).apply(document)
     return portfolios
-
-
-def without_prices(snapshot: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "cash": snapshot["cash"],
-        "total_realized_pnl": snapshot["total_realized_pnl"],
-        "positions": {
-            token: {k: v for k, v in fields.items() if k != "last_price"}
-            for token, fields in snapshot["positions"].items()
-        },
-    }
 
 
 def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(

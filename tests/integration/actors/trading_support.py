@@ -25,7 +25,7 @@ from persistence.repositories import snapshots
 from persistence.repositories.events import AppendResult, Event
 from persistence.uow import unit_of_work
 from supervision import ActorHandle, ChildSpec, FaultPlan, KeyedSupervisor, Supervisor
-from tests.fixtures.reference_model import ReferencePortfolio, snapshot_from_row
+from tests.fixtures.reference_model import ReferencePortfolio, snapshot_from_row, without_prices
 from tests.unit.supervision.support import MemorySink, fast_config
 
 WAIT = 20.0
@@ -126,18 +126,6 @@ def as_reference(snapshot: snapshots.Snapshot, *, prices: bool = True) -> dict[s
         {t: p.model_dump() for t, p in snapshot.positions.items()},
     )
     return shaped if prices else without_prices(shaped)
-
-
-def without_prices(shaped: dict[str, Any]) -> dict[str, Any]:
-    """Cash, realized P&L and each position's quantity, average and realized P&L."""
-    return {
-        "cash": shaped["cash"],
-        "total_realized_pnl": shaped["total_realized_pnl"],
-        "positions": {
-            token: {k: v for k, v in position.items() if k != "last_price"}
-            for token, position in shaped["positions"].items()
-        },
-    }
 
 
 def reference_of(*fills: OrderFilled) -> ReferencePortfolio:
