@@ -4,6 +4,11 @@ Its loop is driven by messages it sends itself: `PollStream` reads one batch
 and is sent again after it, unless `max_in_flight` batches wait for the
 journal; then the journal's answer (`BatchReplied`) sends it. So it never reads
 faster than the journal commits, and memory holds at most that many batches.
+Only one batch's request is at the journal at a time: the next is sent once
+the journal has answered for every event before it (a failed request is split
+and retried first), so journal ids follow stream order even when a request
+fails, and the portfolios, which skip journal ids below their last, lose no
+fill. Reading and parsing still run ahead of the journal.
 Batches complete strictly in read order: fills and ticks reach the portfolios
 in stream (and journal) order, dead letters are stored, then the entries are
 acknowledged. `Housekeep`, on a timer, claims entries abandoned by other
@@ -147,6 +152,7 @@ class IngressActor(SupervisedActor):
         deadline = time.monotonic() + self.config.journal_timeout_seconds
         completion = self.completion
         while self.batches and completion is not None:
+            self._send_next()
             head = self.batches[0]
             self._wait(head, deadline)
             if not head.done() or not completion.finish(head, journal_degraded=False):
@@ -176,6 +182,7 @@ class IngressActor(SupervisedActor):
             self._poll_queued = False
             self._poll()
         elif isinstance(message, BatchReplied):
+            self._send_next()
             self._complete_ready()
         elif isinstance(message, Housekeep):
             self._later(self.config.housekeeping_seconds, Housekeep(instance=self.instance))
@@ -230,16 +237,25 @@ class IngressActor(SupervisedActor):
             version=self.config.version,
         )
         self.batches.append(batch)
-        if batch.events:
-            batch.reply = self._append(batch.events)
-        else:
+        self._send_next()
+        if not batch.events:
             self._complete_ready()
 
-    def _append(self, events: list[Any]) -> Future[list[AppendResult]]:
+    def _send_next(self) -> None:
+        """Send the first unsent batch to the journal once every batch before it is settled."""
+        for batch in self.batches:
+            if not batch.sent():
+                batch.sent_at = time.monotonic()
+                batch.reply = self._append(batch.events, commit_now=True)
+                return
+            if not batch.settled():
+                return
+
+    def _append(self, events: list[Any], *, commit_now: bool) -> Future[list[AppendResult]]:
         reply: Future[list[AppendResult]] = Future()
         reply.add_done_callback(self._replied)
         self.wiring.journal.tell(
-            AppendToJournal(events=tuple(events), reply=reply),
+            AppendToJournal(events=tuple(events), reply=reply, commit_now=commit_now),
             timeout=self.config.send_timeout_seconds,
         )
         return reply
@@ -262,6 +278,7 @@ class IngressActor(SupervisedActor):
                 self._split(head)
                 break
             self.batches.popleft()
+        self._send_next()
         if not self._poll_queued:
             self._schedule_poll()
 
@@ -270,7 +287,7 @@ class IngressActor(SupervisedActor):
         log.warning("ingress_batch_split", batch=batch.seq, events=len(batch.events))
         batch.reapply = True
         batch.sent_at = time.monotonic()
-        batch.singles = [self._append([event]) for event in batch.events]
+        batch.singles = [self._append([event], commit_now=False) for event in batch.events]
 
     def _housekeep(self) -> None:
         self.wiring.strategies.refresh_if_due()

@@ -91,7 +91,23 @@ class Batch:
         """True once the journal answered (or was given up on) for every event of the batch."""
         if self.singles is not None:
             return all(f.done() or i in self.abandoned for i, f in enumerate(self.singles))
-        return self.reply is None or self.reply.done()
+        if not self.events:
+            return True
+        return self.reply is not None and self.reply.done()
+
+    def sent(self) -> bool:
+        """True once the batch's events went to the journal (or it has none)."""
+        return not self.events or self.reply is not None or self.singles is not None
+
+    def settled(self) -> bool:
+        """True once the journal is done with the batch: the next batch may go to it.
+
+        A batch whose whole request failed is not settled until it has been split
+        and its single requests answered, so journal order stays stream order.
+        """
+        if not self.done():
+            return False
+        return self.singles is not None or self.reply is None or self.reply.exception() is None
 
     @property
     def size(self) -> int:

@@ -1,8 +1,9 @@
 """The journal: the only writer of trading_events, committing requests in groups.
 
 `AppendToJournal` requests are buffered and committed together when `max_batch`
-events are waiting or `max_delay_ms` after the first one arrived (a timer tells
-the journal `FlushJournal`), one transaction per batch with `events.append`.
+events are waiting, when a request asks to be committed now, or `max_delay_ms`
+after the first one arrived (a timer tells the journal `FlushJournal`), one
+transaction per batch with `events.append`.
 Each request's future gets its slice of the AppendResults. Journal ids grow in
 commit order because nothing else writes the table.
 
@@ -148,7 +149,7 @@ class JournalActor(SupervisedActor):
             full = buffer.events >= self.config.max_batch
         if self.retrying:
             return
-        if full:
+        if full or request.commit_now:
             self.flush()
         elif first:
             self._schedule(self.config.max_delay_ms / 1000)

@@ -45,10 +45,15 @@ class _Message(BaseModel):
 
 class AppendToJournal(_Message):
     """Journal these events; `reply` resolves to one AppendResult per event, in order,
-    once they are committed (or to an exception if they could not be)."""
+    once they are committed (or to an exception if they could not be).
+
+    `commit_now` asks the journal not to wait for more requests to commit with: a
+    sender that sends nothing more until this answer would only add the wait.
+    """
 
     events: tuple[Event, ...]
     reply: Future[list[AppendResult]]
+    commit_now: bool = False
 
 
 class FlushJournal(_Message):

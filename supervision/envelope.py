@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 import pykka
@@ -46,9 +48,18 @@ class Envelope:
             self.future.set(value)
 
     def fail(self, error: BaseException) -> None:
-        """Send an error to a waiting ask, if any."""
+        """Send an error to whoever waits for this message: an ask, or a told reply slot.
+
+        A told message may carry its own `reply` Future (a command answered after a
+        group commit, say). The runtime fails it too when the message will never be
+        handled, so its sender learns at once instead of after its own timeout.
+        """
         if self.future is not None:
             self.future.set_exception((type(error), error, error.__traceback__))
+        reply = getattr(self.payload, "reply", None)
+        if isinstance(reply, Future) and not reply.done():
+            with contextlib.suppress(InvalidStateError):
+                reply.set_exception(error)
 
     def __repr__(self) -> str:
         return f"Envelope(id={self.id}, attempts={self.attempts}, payload={self.payload!r})"

@@ -46,6 +46,7 @@ from supervision.deadletters import (
     SpillFile,
     dead_letter_client,
 )
+from supervision.faults import FaultPlan
 
 
 class StandInJournal(SupervisedActor):
@@ -132,6 +133,7 @@ def harness(
     config: IngressConfig | None = None,
     holdings: StaticHoldings | None = None,
     consumer: str = "test-consumer",
+    faults: FaultPlan | None = None,
 ) -> Iterator[Harness]:
     """Build and start the tree; stop it (gracefully) afterwards."""
     pool = open_pool(PoolConfig(conninfo=database_url, max_size=4))
@@ -175,6 +177,7 @@ def harness(
             dead_letters=ActorDeadLetterSink(letters_ref),
             backoff=Backoff(wait=tenacity.wait_fixed(0.01)),
         ),
+        faults=faults,
     )
     holder["root"] = root
     root.start()

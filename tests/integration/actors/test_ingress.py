@@ -13,9 +13,10 @@ import redis
 
 from actors.ingress import IngressConfig
 from actors.ingress_batch import letter_id
-from actors.messages import PortfolioKey
+from actors.messages import AppendToJournal, PortfolioKey
 from actors.stream import GROUP, stream_key
 from supervision.deadletters import LetterFilter
+from supervision.faults import Effect, FaultPlan
 from tests.fixtures.stream import DocumentMix, append, fill, tick, trading_event
 from tests.integration.actors.ingress_harness import Harness, StaticHoldings, harness
 
@@ -245,4 +246,44 @@ def test_entries_abandoned_by_another_consumer_are_claimed(
         d["event_id"] for d in documents
     )
     assert pending(client, redis_prefix) == 0
+    client.close()
+
+
+def test_a_dead_lettered_journal_request_keeps_journal_order_equal_to_stream_order(
+    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    # The journal fails three times on one batch's request, which is dead-lettered,
+    # while later batches are already parsed: they must not be journaled before it,
+    # or the portfolios (which skip journal ids below their last) would lose fills.
+    documents = [fill(f"O{n % 3}", quantity=n + 1) for n in range(40)]
+    poisoned = documents[12]["event_id"]
+
+    def carries_poisoned(message: object) -> bool:
+        return isinstance(message, AppendToJournal) and any(
+            str(event.event_id) == poisoned for event in message.events
+        )
+
+    plan = FaultPlan(seed=1)
+    rule = plan.add("journal", Effect.RAISE, when=carries_poisoned, times=3)
+    client = redis.Redis.from_url(redis_server_url)
+    ids = append(client, redis_prefix, documents)
+    config = IngressConfig(
+        batch_size=5, housekeeping_seconds=0.2, block_ms=50, journal_timeout_seconds=DEADLINE
+    )
+    with harness(
+        database_url=database_url,
+        redis_url=redis_server_url,
+        prefix=redis_prefix,
+        tmp_path=tmp_path,
+        config=config,
+        faults=plan,
+    ) as tree:
+        # Long before the journal timeout: the dead letter itself answers the request.
+        wait_for(lambda: tree.description()["acked"] == len(ids), timeout=DEADLINE / 2)
+        assert plan.fired(rule) == 3
+        rows = journaled(database_url)
+        assert [event_id for event_id, _, _ in rows] == [d["event_id"] for d in documents]
+        for portfolio in ("O0", "O1", "O2"):
+            key = PortfolioKey("paper", portfolio)
+            assert tree.recorder.fills[key] == [j for _, p, j in rows if p == portfolio]
     client.close()

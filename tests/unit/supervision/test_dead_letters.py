@@ -133,10 +133,13 @@ def test_a_message_carrying_a_future_is_dead_lettered_and_the_actor_lives_on(
         max_attempts=2,
     )
     root = Supervisor("root", [spec], config=fast_config(sink)).start()
+    reply: Future[int] = Future()
     with root:
-        root.ref("a").tell(WithReply(events=(1, 2), reply=Future()))
+        root.ref("a").tell(WithReply(events=(1, 2), reply=reply))
         [letter] = sink.wait_for(1)
         assert root.ref("a").ask("after", timeout=WAIT) == "after"
     assert letter.payload["events"] == [1, 2]
     assert letter.payload["reply"].startswith("<Future at ")
     assert letter.attempts == 2
+    # Its sender learns at once, not after its own timeout.
+    assert isinstance(reply.exception(timeout=0), MessageDeadLettered)
