@@ -3,7 +3,9 @@
 - the old pattern: one INSERT and one COMMIT per event (what the replaced
   system did); slow, so it runs on a sample and is extrapolated;
 - the limit: binary COPY straight into trading_events, 5,000 rows per
-  transaction, with no parsing, routing or duplicate handling at all.
+  transaction, with no parsing, routing or duplicate handling at all;
+- the parse ceiling: the ingress's parsing and routing alone, on one thread,
+  which bounds any design that parses in one Python process.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from actors.documents import MarketTick, parse_document
+from actors.documents import MarketTick, OrderFilled, parse_document
+from actors.ingress_batch import route
+from actors.stream import StreamEntry
 from persistence import jsonb
 from persistence.repositories.events import Event
 
@@ -92,3 +96,24 @@ def copy_limit(conninfo: str, events: Sequence[Event]) -> float:
         elapsed = time.perf_counter() - start
         _empty(conn)
     return len(events) / elapsed
+
+
+def parse_ceiling(documents: Sequence[str], batch: int = 500) -> float:
+    """Journaled events per second of parsing and routing alone, on one thread.
+
+    The ingress parses every document on its own thread, so no in-process design
+    can ingest faster than this, whatever the journal and the portfolios cost.
+    """
+    entries = [StreamEntry(f"{n}-0", text.encode()) for n, text in enumerate(documents, start=1)]
+    journaled = 0
+    started = time.perf_counter()
+    for start in range(0, len(entries), batch):
+        routed = route(
+            start, entries[start : start + batch], stream="bench", refusal=_accept, version="bench"
+        )
+        journaled += len(routed.events)
+    return journaled / (time.perf_counter() - started)
+
+
+def _accept(_: OrderFilled) -> None:
+    return None
