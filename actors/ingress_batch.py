@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from actors.documents import MarketTick, OrderFilled, TradingEvent, parse_document
+from actors.documents.json_text import MAX_DOCUMENT_BYTES
 from actors.errors import InvalidDocumentError
 from actors.stream import StreamEntry
 from persistence.repositories.events import AppendResult, Event
@@ -23,6 +24,7 @@ INGRESS_ACTOR = "ingress"
 # Letter ids derive from the stream and entry id, so an entry delivered again
 # after a crash (dead-lettered, not yet acknowledged) is stored only once.
 _LETTER_NAMESPACE = uuid.UUID("6f1d3c1e-6a43-4a8e-9b0c-2f1e9b7e4a10")
+ORIGINAL_PREVIEW_BYTES = 512
 
 Refusal = Callable[[OrderFilled], str | None]
 
@@ -41,8 +43,20 @@ def ingress_letter(
     reason: str,
     version: str,
 ) -> DeadLetter:
-    """A dead letter keeping the raw document and the entry id for replay."""
-    original = entry.data.decode("utf-8", "replace") if entry.data is not None else None
+    """A dead letter keeping the raw document and the entry id for replay.
+
+    A document over MAX_DOCUMENT_BYTES is refused for its size whatever it holds,
+    so replaying it could never succeed: the letter keeps only its size and a
+    short preview, and one oversized entry cannot grow Redis by megabytes.
+    """
+    data = entry.data
+    original = None
+    payload: dict[str, object] = {}
+    if data is not None and len(data) > MAX_DOCUMENT_BYTES:
+        preview = data[:ORIGINAL_PREVIEW_BYTES].decode("utf-8", "replace")
+        payload = {"original_bytes": len(data), "original_preview": preview}
+    elif data is not None:
+        original = data.decode("utf-8", "replace")
     return DeadLetter(
         id=letter_id(stream, entry.entry_id),
         actor=INGRESS_ACTOR,
@@ -53,6 +67,7 @@ def ingress_letter(
         attempts=1,
         version=version,
         original=original,
+        payload=payload,
         source_id=entry.entry_id,
     )
 
