@@ -266,6 +266,12 @@ class KeyedSupervisor(SupervisorCore):
         """Keys that have a thread now (including ones starting or stopping)."""
         return len(self._live)
 
+    def backlog(self) -> int:
+        """Messages queued for all keys together, not yet taken by their actors."""
+        with self._lock:
+            children = list(self._children.values())
+        return sum(child.mailbox.depth() for child in children)
+
     def healthy(self, deadline: float = 1.0) -> bool:
         """True if the supervisor and every live (not restarting) key answer within `deadline`."""
         if self.state is not ActorState.RUNNING:

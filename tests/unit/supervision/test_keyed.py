@@ -112,3 +112,33 @@ def test_messages_for_a_stopped_keyed_supervisor_are_refused(sink: MemorySink) -
     keyed.stop()
     with pytest.raises(ActorStopped):
         keyed.tell("new", 1)
+
+
+class Gate(SupervisedActor):
+    def __init__(self, taken: threading.Event, gate: threading.Event) -> None:
+        self.taken = taken
+        self.gate = gate
+
+    def handle(self, message: object) -> object:
+        self.taken.set()
+        self.gate.wait(WAIT)
+        return message
+
+
+def test_the_backlog_counts_messages_queued_for_every_key(sink: MemorySink) -> None:
+    taken, gate = threading.Event(), threading.Event()
+    with KeyedSupervisor(
+        "p", lambda key: Gate(taken, gate), config=fast_config(sink)
+    ).start() as keyed:
+        assert keyed.backlog() == 0
+        keyed.tell("x", 1)
+        assert taken.wait(WAIT)
+        for n in range(3):
+            keyed.tell("x", n)
+            keyed.tell("y", n)
+        # "x" holds its first message; "y" may or may not have taken its first yet.
+        assert keyed.backlog() in (5, 6)
+        gate.set()
+        assert keyed.ask("x", "end", timeout=WAIT) == "end"
+        assert keyed.ask("y", "end", timeout=WAIT) == "end"
+        assert keyed.backlog() == 0
