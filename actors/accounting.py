@@ -166,6 +166,24 @@ class Portfolio:
             instrument_token, replace(position, last_price=price, priced_by_tick=True), self.cash
         )
 
+    def apply_ticks(self, prices: Mapping[int, Decimal]) -> Portfolio:
+        """The portfolio after these ticks, in order: `apply_tick` each, one copy in all."""
+        positions: dict[int, Position] | None = None
+        for instrument_token, price in prices.items():
+            position = self.positions.get(instrument_token)
+            if position is None:
+                continue
+            if not price.is_finite() or price <= 0:
+                raise AccountingError("a tick price must be a finite decimal greater than 0")
+            if position.priced_by_tick and position.last_price == price:
+                continue
+            if positions is None:
+                positions = dict(self.positions)
+            positions[instrument_token] = replace(position, last_price=price, priced_by_tick=True)
+        if positions is None:
+            return self
+        return Portfolio(cash=self.cash, positions=MappingProxyType(positions))
+
     def _with(self, instrument_token: int, position: Position, cash: Decimal) -> Portfolio:
         positions = dict(self.positions)
         positions[instrument_token] = position

@@ -159,10 +159,8 @@ class PortfolioActor(SupervisedActor):
         return True
 
     def _prices(self, message: UpdateLastPrices) -> bool:
-        state = self.state
         try:
-            for token, price in message.prices.items():
-                state = state.ticked(token, price)
+            state = self.state.repriced(message.prices)
         except AccountingError as error:
             raise Reject(f"tick cannot be applied: {error}") from None
         if state is self.state:

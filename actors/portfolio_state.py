@@ -7,7 +7,7 @@ turning it back into a snapshot row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -71,6 +71,13 @@ class PortfolioState:
     def ticked(self, instrument_token: int, price: Decimal) -> PortfolioState:
         """The state after a market tick (unchanged for an instrument never traded)."""
         portfolio = self.portfolio.apply_tick(instrument_token, price)
+        if portfolio is self.portfolio:
+            return self
+        return PortfolioState(self.key, portfolio, self.last_journal_id, self.strategy_id)
+
+    def repriced(self, prices: Mapping[int, Decimal]) -> PortfolioState:
+        """The state after these ticks (each instrument's last price wins)."""
+        portfolio = self.portfolio.apply_ticks(prices)
         if portfolio is self.portfolio:
             return self
         return PortfolioState(self.key, portfolio, self.last_journal_id, self.strategy_id)

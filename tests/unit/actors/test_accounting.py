@@ -435,3 +435,32 @@ def check_books(cash: Decimal, history: list[tuple[str, Any]]) -> None:
         )
         assert portfolio.cash - cash == flows
         assert abs(portfolio.cash - cash - books) <= slack
+
+
+held_tokens = st.sampled_from([TOKEN, OTHER, 3, 4])
+tick_prices = st.one_of(
+    st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
+    st.sampled_from([D(0), D(-1), D("NaN")]),
+)
+
+
+@given(
+    st.lists(st.tuples(held_tokens, st.integers(1, 50), st.sampled_from(["BUY", "SELL"]))),
+    st.dictionaries(held_tokens, tick_prices),
+)
+@settings(max_examples=300, deadline=None)
+def test_applying_ticks_together_equals_applying_them_one_by_one(
+    trades: list[tuple[int, int, str]], prices: dict[int, Decimal]
+) -> None:
+    portfolio = run(*[fill(side, quantity, "10", token=token) for token, quantity, side in trades])
+    try:
+        expected = portfolio
+        for token, price in prices.items():
+            expected = expected.apply_tick(token, price)
+    except AccountingError:
+        with pytest.raises(AccountingError):
+            portfolio.apply_ticks(prices)
+        return
+    together = portfolio.apply_ticks(prices)
+    assert together == expected
+    assert (together is portfolio) == (expected is portfolio)
