@@ -97,12 +97,6 @@ class Settings(BaseSettings):
     snapshot_interval_seconds: float = Field(
         default=30.0, gt=0, description="how often changed portfolio snapshots are written"
     )
-    thread_switch_interval_ms: float = Field(
-        default=0.5,
-        gt=0,
-        le=100,
-        description="how long a thread may hold the GIL while others wait (Python's default: 5)",
-    )
     portfolio_starting_cash: Decimal = Field(default=Decimal(1_000_000), ge=0)
     portfolio_idle_seconds: float = Field(
         default=600.0, gt=0, description="idle portfolios are snapshotted and passivated"

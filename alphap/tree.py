@@ -9,7 +9,6 @@ snapshots, the journal flushes last.
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,9 +103,6 @@ TradingFactory = Callable[[TreeContext, RootRef], TradingParts]
 def build_root(context: TreeContext, trading: TradingFactory) -> Supervisor:
     """The root supervisor, not yet started: `trading(...)`'s children, then the ingress."""
     settings = context.settings
-    # With a thread per live portfolio, Python's 5 ms default lets ~1,000 woken actor
-    # threads hold the ingress off the GIL; measured in docs/benchmarks/ingest.md.
-    sys.setswitchinterval(settings.thread_switch_interval_ms / 1000)
     pool = context.pool
     holder: dict[str, Supervisor] = {}
     consumer = settings.ingress_consumer or socket.gethostname()

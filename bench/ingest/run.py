@@ -30,7 +30,6 @@ from supervision import KeyedSupervisor
 from tests.fixtures.stream import DocumentMix, append
 
 _DB = "alphap_bench_ingest"
-PYTHON_SWITCH_INTERVAL_MS = 5.0
 DEADLINE_SECONDS = 900.0
 
 
@@ -145,25 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         limit = [copy_limit(url, events) for _ in range(args.repeat)]
         ceiling = [parse_ceiling(documents) for _ in range(args.repeat)]
         ours: list[Rates] = []
-        python_default: list[Rates] = []
         for run in range(args.repeat):
             ours.append(alphap_rate(url, redis_url, documents, Path(tmp)))
-            python_default.append(
-                alphap_rate(
-                    url,
-                    redis_url,
-                    documents,
-                    Path(tmp),
-                    thread_switch_interval_ms=PYTHON_SWITCH_INTERVAL_MS,
-                )
-            )
-            # Shown as they come: a long run's repeats are worth seeing before the table.
-            print(
-                f"alphap run {run + 1}: {ours[-1]} ({python_default[-1]} with Python's "
-                "switch interval)",
-                file=sys.stderr,
-                flush=True,
-            )
+            # Shown as it comes: a long run's repeats are worth seeing before the table.
+            print(f"alphap run {run + 1}: {ours[-1]}", file=sys.stderr, flush=True)
     # Rates in journaled events per second, so the rows compare like with like.
     share = len(events) / len(documents)
     ours_name = "alphap end to end: every entry acknowledged (durable)"
@@ -171,20 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         ("(a) old pattern: INSERT + COMMIT per event (sampled, extrapolated)", old),
         (ours_name, [r.acknowledged * share for r in ours]),
         ("alphap: every fill also applied by its portfolio", [r.applied * share for r in ours]),
-        (
-            "alphap acknowledged, Python's 5 ms switch interval (before)",
-            [r.acknowledged * share for r in python_default],
-        ),
-        (
-            "alphap applied, Python's 5 ms switch interval (before)",
-            [r.applied * share for r in python_default],
-        ),
         ("(b) limit: binary COPY, 5,000 per transaction", limit),
         ("(c) ceiling: parsing and routing alone, one thread, no I/O", ceiling),
     ]
     medians = {name: statistics.median(values) for name, values in rows}
     ours_rate = medians[ours_name]
-    copy_rate = medians[rows[5][0]]
+    copy_rate = medians[rows[3][0]]
     lines = [
         f"{args.count:,} documents ({len(events):,} journaled events, {args.portfolios:,} "
         f"portfolios), {args.repeat} run(s) each, median events/s",
@@ -199,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         f"alphap: {ours_rate / copy_rate:.0%} of the COPY limit acknowledged, "
         f"{medians[rows[2][0]] / copy_rate:.0%} applied; "
         f"{ours_rate / medians[rows[0][0]]:.1f}x the old pattern; parsing alone reaches "
-        f"{medians[rows[6][0]] / copy_rate:.0%} of the COPY limit; "
+        f"{medians[rows[4][0]] / copy_rate:.0%} of the COPY limit; "
         f"{statistics.median(r.acknowledged for r in ours):,.0f} documents/s end to end.",
         f"Machine: {os.cpu_count()} cores, {platform.platform()}, "
         f"{datetime.now(UTC):%Y-%m-%d}. Command: python -m bench.ingest "
