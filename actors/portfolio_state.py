@@ -19,7 +19,7 @@ from actors.documents import OrderFilled, parse_journaled_fill
 from actors.errors import AccountingError, InvalidDocumentError
 from actors.messages import PortfolioKey
 from persistence.repositories.events import JournaledEvent
-from persistence.repositories.snapshots import Position, Snapshot
+from persistence.repositories.snapshots import Position, Snapshot, StoredState
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +37,16 @@ class PortfolioState:
     def opened(cls, key: PortfolioKey, starting_cash: Decimal = STARTING_CASH) -> PortfolioState:
         """A portfolio that has never traded."""
         return cls(key, Portfolio.opened(starting_cash))
+
+    @classmethod
+    def from_stored(cls, key: PortfolioKey, stored: StoredState) -> PortfolioState:
+        """The state a snapshot row holds (raises AccountingError on a malformed one)."""
+        return cls(
+            key,
+            Portfolio.from_snapshot(stored.cash, stored.positions),
+            stored.last_journal_id,
+            stored.strategy_id,
+        )
 
     @classmethod
     def from_snapshot(cls, key: PortfolioKey, snapshot: Snapshot) -> PortfolioState:

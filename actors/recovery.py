@@ -1,6 +1,6 @@
 """Bulk warm start: the recovered state of every snapshotted portfolio in two queries.
 
-At start-up the daemon may load every snapshot (`snapshots.load_all`) and the
+At start-up the daemon may load every snapshot (`snapshots.load_all_states`) and the
 journaled fills after each (`events.fills_after_many`) at once, replay them
 and hand each state to its portfolio actor's first `on_start`, instead of two
 queries per actor. A state is taken once: later incarnations recover from the
@@ -23,19 +23,20 @@ from decimal import Decimal
 import structlog
 
 from actors.accounting import STARTING_CASH
+from actors.errors import AccountingError
 from actors.messages import PortfolioKey
 from actors.portfolio_state import PortfolioState
 from persistence.pool import Pool
 from persistence.repositories import events, snapshots
 from persistence.repositories.events import JournaledEvent
-from persistence.repositories.snapshots import Snapshot, SnapshotKey
+from persistence.repositories.snapshots import SnapshotKey, StoredState
 from persistence.uow import unit_of_work
 
 log = structlog.get_logger(__name__)
 
 
 def prepare_states(
-    stored: Mapping[SnapshotKey, Snapshot],
+    stored: Mapping[SnapshotKey, StoredState],
     fills: Mapping[SnapshotKey, Iterable[JournaledEvent]],
     starting_cash: Decimal = STARTING_CASH,
 ) -> dict[PortfolioKey, PortfolioState]:
@@ -44,11 +45,14 @@ def prepare_states(
     for (namespace, portfolio_id), journaled in fills.items():
         key = PortfolioKey(namespace, portfolio_id)
         snapshot = stored.get((namespace, portfolio_id))
-        state = (
-            PortfolioState.opened(key, starting_cash)
-            if snapshot is None
-            else PortfolioState.from_snapshot(key, snapshot)
-        )
+        try:
+            state = (
+                PortfolioState.opened(key, starting_cash)
+                if snapshot is None
+                else PortfolioState.from_stored(key, snapshot)
+            )
+        except AccountingError as error:
+            raise AccountingError(f"the stored snapshot of {key} is malformed: {error}") from None
         states[key] = state.replayed(journaled)
     return states
 
@@ -70,7 +74,7 @@ class WarmStart:
         """Load and replay every portfolio with a snapshot or a journaled fill (one transaction)."""
         started = time.perf_counter()
         with unit_of_work(pool) as uow:
-            stored = snapshots.load_all(uow.conn)
+            stored = snapshots.load_all_states(uow.conn)
             positions = [(ns, pid, s.last_journal_id) for (ns, pid), s in stored.items()]
             positions += [(ns, pid, 0) for ns, pid in events.unsnapshotted_portfolios(uow.conn)]
             fills = events.fills_after_many(uow.conn, positions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg.rows import dict_row
@@ -161,6 +161,29 @@ def list_snapshots(
         "WHERE %(ns)s::text IS NULL OR broker_namespace = %(ns)s::text",
         {"ns": broker_namespace},
     )
+
+
+class StoredState(NamedTuple):
+    """What recovery needs of a snapshot row, its positions as the JSON holds them.
+
+    Not validated here: rebuilding the portfolio (`Portfolio.from_snapshot`)
+    checks every field exactly, and a second pass through `Snapshot` doubled
+    the cost of a warm start.
+    """
+
+    strategy_id: str
+    cash: Decimal
+    positions: dict[str, Any]
+    last_journal_id: int
+
+
+def load_all_states(conn: psycopg.Connection[Any]) -> dict[SnapshotKey, StoredState]:
+    """Every snapshot row keyed by (broker_namespace, portfolio_id), for the warm start."""
+    rows = conn.execute(
+        "SELECT broker_namespace, portfolio_id, strategy_id, cash, positions, last_journal_id"
+        " FROM portfolio_snapshots"
+    ).fetchall()
+    return {(ns, pid): StoredState(*rest) for ns, pid, *rest in rows}
 
 
 def load_all(conn: psycopg.Connection[Any]) -> dict[SnapshotKey, Snapshot]:

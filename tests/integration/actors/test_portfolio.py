@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from actors.errors import AccountingError
 from actors.messages import (
     ApplyFill,
     PersistSnapshot,
@@ -241,6 +242,20 @@ def test_the_warm_start_prepares_what_a_crash_left_only_in_the_journal(pool: Poo
     assert as_reference(stale[behind].to_snapshot(NOW), prices=False) == without_prices(
         reference_of(early, late).snapshot()
     )
+
+
+def test_a_malformed_stored_snapshot_stops_the_warm_start_naming_the_portfolio(
+    pool: Pool,
+) -> None:
+    with unit_of_work(pool) as uow:
+        uow.conn.execute(
+            "INSERT INTO portfolio_snapshots (broker_namespace, portfolio_id, strategy_id,"
+            " positions, cash, total_realized_pnl, total_unrealized_pnl, total_pnl,"
+            " last_journal_id, snapshot_time) VALUES ('paper', 'BROKEN', '',"
+            """ '{"256265": {"quantity": 1, "average_price": 1.5}}', 100, 0, 0, 0, 0, now())"""
+        )
+    with pytest.raises(AccountingError, match=r"snapshot of paper/BROKEN is malformed"):
+        WarmStart.load(pool)
 
 
 def test_signals_helper_fails_when_nothing_happens() -> None:
