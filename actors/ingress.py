@@ -152,7 +152,11 @@ class IngressActor(SupervisedActor):
         deadline = time.monotonic() + self.config.journal_timeout_seconds
         completion = self.completion
         while self.batches and completion is not None:
-            self._send_next()
+            try:
+                self._send_next()
+            except (ActorStopped, MailboxFull):
+                log.warning("ingress_stopped_unfinished", batches=len(self.batches))
+                break
             head = self.batches[0]
             self._wait(head, deadline)
             if not head.done() or not completion.finish(head, journal_degraded=False):
