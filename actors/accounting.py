@@ -23,7 +23,7 @@ complete. The rules are the contract's, word for word; where it is silent:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -83,6 +83,11 @@ class Position:
         """`(last_price - average_price) * quantity`."""
         with localcontext(_EXACT):
             return (self.last_price - self.average_price) * self.quantity
+
+    def ticked(self, price: Decimal) -> Position:
+        """This position priced by a market tick (built directly: `replace` costs twice as much,
+        and a price update touches every position a portfolio holds)."""
+        return Position(self.quantity, self.average_price, self.realized_pnl, price, True)
 
     def filled(self, signed_quantity: int, price: Decimal, fees: Decimal) -> Position:
         """This position after a fill of `signed_quantity` (BUY > 0, SELL < 0) at `price`."""
@@ -162,9 +167,7 @@ class Portfolio:
             raise AccountingError("a tick price must be a finite decimal greater than 0")
         if position.priced_by_tick and position.last_price == price:
             return self
-        return self._with(
-            instrument_token, replace(position, last_price=price, priced_by_tick=True), self.cash
-        )
+        return self._with(instrument_token, position.ticked(price), self.cash)
 
     def apply_ticks(self, prices: Mapping[int, Decimal]) -> Portfolio:
         """The portfolio after these ticks, in order: `apply_tick` each, one copy in all."""
@@ -179,7 +182,7 @@ class Portfolio:
                 continue
             if positions is None:
                 positions = dict(self.positions)
-            positions[instrument_token] = replace(position, last_price=price, priced_by_tick=True)
+            positions[instrument_token] = position.ticked(price)
         if positions is None:
             return self
         return Portfolio(cash=self.cash, positions=MappingProxyType(positions))
