@@ -19,6 +19,18 @@ from alphap.embedded import EmbeddedPostgres, EmbeddedRedis
 from persistence import schema
 
 
+def migrated_database(server: str, database: str) -> str:
+    """Drop and recreate `database` on `server`, migrate it, and return its URL."""
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    info = psycopg.conninfo.conninfo_to_dict(server)
+    info["dbname"] = database
+    url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
+    schema.upgrade(url)
+    return url
+
+
 @contextlib.contextmanager
 def bench_servers(workdir: Path, database: str) -> Iterator[tuple[str, str]]:
     """(URL of a freshly migrated database named `database`, Redis URL)."""
@@ -27,14 +39,7 @@ def bench_servers(workdir: Path, database: str) -> Iterator[tuple[str, str]]:
     server = os.environ.get("ALPHAP_BENCH_DATABASE_URL") or pg.start()
     redis_url = os.environ.get("ALPHAP_BENCH_REDIS_URL") or rd.start()
     try:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        info = psycopg.conninfo.conninfo_to_dict(server)
-        info["dbname"] = database
-        url = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
-        schema.upgrade(url)
-        yield url, redis_url
+        yield migrated_database(server, database), redis_url
     finally:
         if "ALPHAP_BENCH_REDIS_URL" not in os.environ:
             rd.stop()

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from alphap.embedded import EmbeddedPostgres
 from alphap.instrument_master import generate_dump, generate_reload
 from bench.instruments import methods
-from persistence import schema
+from bench.servers import migrated_database
 from persistence.instruments import load_instruments
 
 _DB = "alphap_bench_instruments"
@@ -44,14 +43,7 @@ def _server(workdir: Path) -> Iterator[tuple[str, Path]]:
     configured = os.environ.get("ALPHAP_BENCH_DATABASE_URL")
     server = configured or embedded.start()
     try:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(_DB)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_DB)))
-        info = psycopg.conninfo.conninfo_to_dict(server)
-        info["dbname"] = _DB
-        url = psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
-        schema.upgrade(url)
-        yield url, embedded.binary("psql")
+        yield migrated_database(server, _DB), embedded.binary("psql")
     finally:
         if not configured:
             embedded.stop()
