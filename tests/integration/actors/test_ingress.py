@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,17 +48,26 @@ def journaled(database_url: str) -> list[tuple[str, str | None, int]]:
     return [(str(a), b, int(c)) for a, b, c in rows]
 
 
+StartTree = Callable[..., contextlib.AbstractContextManager[Harness]]
+
+
 @pytest.fixture
-def tree(
+def start_tree(
     database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
-) -> Iterator[Harness]:
-    with harness(
+) -> StartTree:
+    """`harness` on this test's servers, prefix and directory; options as keywords."""
+    return functools.partial(
+        harness,
         database_url=database_url,
         redis_url=redis_server_url,
         prefix=redis_prefix,
         tmp_path=tmp_path,
-        holdings=StaticHoldings({256265: [PortfolioKey("paper", "P0000")]}),
-    ) as running:
+    )
+
+
+@pytest.fixture
+def tree(start_tree: StartTree) -> Iterator[Harness]:
+    with start_tree(holdings=StaticHoldings({256265: [PortfolioKey("paper", "P0000")]})) as running:
         yield running
 
 
@@ -145,7 +156,7 @@ def test_ticks_between_fills_are_folded_without_reordering_them_around_the_fills
 
 
 def test_fills_of_refused_strategies_are_dead_letters(
-    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+    start_tree: StartTree, database_url: str, redis_server_url: str, redis_prefix: str
 ) -> None:
     with psycopg.connect(database_url) as conn:
         conn.execute(
@@ -161,12 +172,7 @@ def test_fills_of_refused_strategies_are_dead_letters(
         fill("A", strategy_id="unknown"),
     ]
     client = redis.Redis.from_url(redis_server_url)
-    with harness(
-        database_url=database_url,
-        redis_url=redis_server_url,
-        prefix=redis_prefix,
-        tmp_path=tmp_path,
-    ) as tree:
+    with start_tree() as tree:
         ids = append(client, redis_prefix, documents)
         wait_for(lambda: tree.description()["acked"] == len(ids))
         letters = [
@@ -201,7 +207,7 @@ def test_a_refused_event_is_a_dead_letter_and_its_batch_goes_on(
 
 
 def test_own_pending_entries_are_processed_first_after_a_restart(
-    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+    start_tree: StartTree, database_url: str, redis_server_url: str, redis_prefix: str
 ) -> None:
     client = redis.Redis.from_url(redis_server_url)
     key = stream_key(redis_prefix)
@@ -210,12 +216,7 @@ def test_own_pending_entries_are_processed_first_after_a_restart(
     append(client, redis_prefix, documents)
     # A previous run of this consumer read them and died before acknowledging.
     client.xreadgroup(GROUP, "test-consumer", {key: ">"}, count=3)
-    with harness(
-        database_url=database_url,
-        redis_url=redis_server_url,
-        prefix=redis_prefix,
-        tmp_path=tmp_path,
-    ) as tree:
+    with start_tree() as tree:
         wait_for(lambda: tree.description()["acked"] == 5)
         assert [e for e, _, _ in journaled(database_url)] == [d["event_id"] for d in documents]
     assert pending(client, redis_prefix) == 0
@@ -223,7 +224,7 @@ def test_own_pending_entries_are_processed_first_after_a_restart(
 
 
 def test_entries_abandoned_by_another_consumer_are_claimed(
-    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+    start_tree: StartTree, database_url: str, redis_server_url: str, redis_prefix: str
 ) -> None:
     client = redis.Redis.from_url(redis_server_url)
     key = stream_key(redis_prefix)
@@ -234,13 +235,7 @@ def test_entries_abandoned_by_another_consumer_are_claimed(
     config = IngressConfig(
         housekeeping_seconds=0.1, block_ms=50, claim_idle_seconds=0.2, claim_interval_seconds=0.1
     )
-    with harness(
-        database_url=database_url,
-        redis_url=redis_server_url,
-        prefix=redis_prefix,
-        tmp_path=tmp_path,
-        config=config,
-    ) as tree:
+    with start_tree(config=config) as tree:
         wait_for(lambda: tree.description()["acked"] == 4)
     assert sorted(e for e, _, _ in journaled(database_url)) == sorted(
         d["event_id"] for d in documents
@@ -250,7 +245,7 @@ def test_entries_abandoned_by_another_consumer_are_claimed(
 
 
 def test_a_dead_lettered_journal_request_keeps_journal_order_equal_to_stream_order(
-    database_url: str, redis_server_url: str, redis_prefix: str, tmp_path: Path
+    start_tree: StartTree, database_url: str, redis_server_url: str, redis_prefix: str
 ) -> None:
     # The journal fails three times on one batch's request, which is dead-lettered,
     # while later batches are already parsed: they must not be journaled before it,
@@ -270,14 +265,7 @@ def test_a_dead_lettered_journal_request_keeps_journal_order_equal_to_stream_ord
     config = IngressConfig(
         batch_size=5, housekeeping_seconds=0.2, block_ms=50, journal_timeout_seconds=DEADLINE
     )
-    with harness(
-        database_url=database_url,
-        redis_url=redis_server_url,
-        prefix=redis_prefix,
-        tmp_path=tmp_path,
-        config=config,
-        faults=plan,
-    ) as tree:
+    with start_tree(config=config, faults=plan) as tree:
         # Long before the journal timeout: the dead letter itself answers the request.
         wait_for(lambda: tree.description()["acked"] == len(ids), timeout=DEADLINE / 2)
         assert plan.fired(rule) == 3
