@@ -160,17 +160,14 @@ class Portfolio:
 
     def apply_tick(self, instrument_token: int, price: Decimal) -> Portfolio:
         """The portfolio after a tick; an instrument it never traded is left out."""
-        position = self.positions.get(instrument_token)
-        if position is None:
-            return self
-        if not price.is_finite() or price <= 0:
-            raise AccountingError("a tick price must be a finite decimal greater than 0")
-        if position.priced_by_tick and position.last_price == price:
-            return self
-        return self._with(instrument_token, position.ticked(price), self.cash)
+        return self.apply_ticks({instrument_token: price})
 
     def apply_ticks(self, prices: Mapping[int, Decimal]) -> Portfolio:
-        """The portfolio after these ticks, in order: `apply_tick` each, one copy in all."""
+        """The portfolio after these ticks, in order (the same as one at a time), one copy in all.
+
+        A tick sets the position's last price; an instrument never traded is left
+        out, and a price equal to the ticked one leaves the portfolio as it is.
+        """
         positions: dict[int, Position] | None = None
         for instrument_token, price in prices.items():
             position = self.positions.get(instrument_token)

@@ -80,10 +80,7 @@ class PortfolioState:
 
     def ticked(self, instrument_token: int, price: Decimal) -> PortfolioState:
         """The state after a market tick (unchanged for an instrument never traded)."""
-        portfolio = self.portfolio.apply_tick(instrument_token, price)
-        if portfolio is self.portfolio:
-            return self
-        return PortfolioState(self.key, portfolio, self.last_journal_id, self.strategy_id)
+        return self.repriced({instrument_token: price})
 
     def repriced(self, prices: Mapping[int, Decimal]) -> PortfolioState:
         """The state after these ticks (each instrument's last price wins)."""
